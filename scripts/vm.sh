@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh --kernel NAME --mode check|run|shell [options]: boots test kernel NAME under QEMU (TCG)
+# with an initramfs holding busybox, the built modules and the guest side of the tests.
+#
+#   --modules DIR   where the built .ko files are (default build/NAME)
+#   --script FILE   the script to run in the guest (mode run)
+#   --suite FILE    a guest suite to include (mode check; repeatable; default: every suite in
+#                   tests/guest/suites whose '# kernels:' line names NAME)
+#   --smp N         vCPUs (default 2)
+#   --timeout S     hard limit for the whole VM (default 600; none for a shell)
+#   --log FILE      where the console goes (default build/logs/NAME-MODE.console)
+#
+# check: prints the verdict of rkp-console-check and exits with its status.
+# run:   shows the console while it runs and exits with the guest script's status.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+kernel= mode= modules= script= smp=${SMP:-2} timeout=${TIMEOUT:-600} log=
+suites=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--mode) mode=$2; shift 2 ;;
+	--modules) modules=$2; shift 2 ;;
+	--script) script=$2; shift 2 ;;
+	--suite) suites+=("$2"); shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	*) echo "vm.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$mode" ] || { echo "vm.sh: --kernel and --mode are required" >&2; exit 2; }
+arch=$(rkp_kernel_arch "$kernel")
+kdir=$("$RKP_TOP/scripts/build-kernel.sh" "$kernel")
+modules=${modules:-$RKP_TOP/build/$kernel}
+log=${log:-$RKP_TOP/build/logs/$kernel-$mode.console}
+work="$RKP_TOP/build/vm/$kernel-$mode"
+case $mode in
+check)
+	if [ ${#suites[@]} = 0 ]; then
+		for s in "$RKP_TOP"/tests/guest/suites/*.sh; do
+			grep -qE "^# kernels:.*( |^)$kernel( |$)" "$s" && suites+=("$s")
+		done
+	fi
+	;;
+run) [ -f "$script" ] || { echo "vm.sh: --script FILE is required for mode run" >&2; exit 2; } ;;
+shell) ;;
+*) echo "vm.sh: unknown mode $mode" >&2; exit 2 ;;
+esac
+
+# The initramfs.
+rm -rf "$work"
+root="$work/root"
+mkdir -p "$root/bin" "$root/rkp/modules" "$root/rkp/suites" "$(dirname "$log")"
+case $arch in
+x86_64) cp "$BUSYBOX_X86_64" "$root/bin/busybox" ;;
+arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" ;;
+esac
+install -m 0755 "$RKP_TOP/tests/guest/init" "$root/init"
+cp "$RKP_TOP/tests/guest/lib.sh" "$RKP_TOP/tests/guest/run-suites.sh" "$root/rkp/"
+echo "$mode" >"$root/rkp/mode"
+echo "$kernel" >"$root/rkp/kernel"
+if [ -d "$modules" ]; then
+	find "$modules" -name '*.ko' -exec cp {} "$root/rkp/modules/" \;
+fi
+names=()
+for s in "${suites[@]}"; do
+	cp "$s" "$root/rkp/suites/"
+	n=$(basename "$s" .sh)
+	names+=(--suite "${n#[0-9][0-9]-}")
+done
+[ "$mode" != run ] || cp "$script" "$root/rkp/script"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initramfs.cpio.gz"
+
+# The machine. TCG only: nested KVM does not work on these hosts.
+case $arch in
+x86_64)
+	qemu=(qemu-system-x86_64 -M pc -cpu max -kernel "$kdir/arch/x86/boot/bzImage")
+	console=ttyS0
+	;;
+arm64)
+	qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -kernel "$kdir/arch/arm64/boot/Image")
+	console=ttyAMA0
+	;;
+esac
+qemu+=(-smp "$smp" -m 1024 -nographic -no-reboot -initrd "$work/initramfs.cpio.gz"
+	-append "console=$console panic=-1 printk.devkmsg=on")
+
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}"
+fi
+
+checker="$RKP_TOP/target/release/rkp-console-check"
+(cd "$RKP_TOP" && cargo build --quiet --release -p rkp-harness)
+start=$(date +%s)
+set +e
+if [ "$mode" = run ]; then
+	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+else
+	timeout -k 5 "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1
+	rc=$?
+fi
+set -e
+[ "$rc" != 124 ] && [ "$rc" != 137 ] || echo "vm.sh: $kernel: killed after the ${timeout} s timeout" >&2
+[ "$mode" = run ] || echo "vm.sh: $kernel: VM ran $(( $(date +%s) - start )) s, console in $log" >&2
+
+if [ "$mode" = run ]; then
+	exec "$checker" --script --label "$kernel" "$log"
+fi
+exec "$checker" --label "$kernel" "${names[@]}" "$log"

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+# KTAP helpers for guest suites. A suite `tests/guest/suites/NN-name.sh` sources this file,
+# calls `plan N` once, then reports exactly N results. Results go to /dev/kmsg so they reach the
+# console in order with the kernel's messages.
+#
+# A suite's first lines say which test kernels it runs on: `# kernels: x86_64 arm64 ...`.
+
+_rkp_n=0
+_rkp_suite=$(basename "$0" .sh)
+_rkp_suite=${_rkp_suite#[0-9][0-9]-}
+
+# One /dev/kmsg write is one console record: fold newlines so a reason cannot break the line.
+ktap() { printf '%s\n' "$(printf '%s' "$*" | tr '\n' ' ')" > /dev/kmsg; }
+
+# plan N: starts the suite, named after its file.
+plan() { ktap "# Subtest: $_rkp_suite"; ktap "1..$1"; }
+
+ok() { _rkp_n=$((_rkp_n + 1)); ktap "ok $_rkp_n $*"; }
+
+# not_ok DESC REASON...
+not_ok() {
+	local desc=$1
+	shift
+	_rkp_n=$((_rkp_n + 1))
+	ktap "not ok $_rkp_n $desc # $*"
+}
+
+# check DESC CMD...: ok when CMD succeeds; otherwise its output is the reason.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc" "failed: $* ${out:+-> $out}"; fi
+}
+
+# check_fails DESC CMD...: ok when CMD fails.
+check_fails() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then not_ok "$desc" "succeeded: $* ${out:+-> $out}"; else ok "$desc"; fi
+}
+
+# check_eq DESC GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
