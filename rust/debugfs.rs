@@ -26,7 +26,9 @@ pub(crate) struct State {
 
 /// Creates the debugfs directory; it goes away when the returned scope is dropped.
 pub(crate) fn create() -> impl PinInit<Scope<State>, Error> {
-    let state = State { enabled: Atomic::new(true) };
+    let state = State {
+        enabled: Atomic::new(true),
+    };
     Scope::dir(Ok::<_, Error>(state), DIR_NAME, |state, dir| {
         dir.read_callback_file(c"list", state, &list_show);
         dir.read_write_callback_file(c"enabled", state, &enabled_show, &enabled_store);
@@ -57,7 +59,10 @@ fn enabled_store(state: &State, reader: &mut UserSliceReader) -> Result {
     reader.read_slice(&mut buf[..n])?;
     let enable = kstrtobool_bytes(&buf[..n])?;
     if state.enabled.xchg(enable, Relaxed) != enable {
-        pr_info!("Kprobes globally {}\n", if enable { "enabled" } else { "disabled" });
+        pr_info!(
+            "Kprobes globally {}\n",
+            if enable { "enabled" } else { "disabled" }
+        );
     }
     Ok(())
 }

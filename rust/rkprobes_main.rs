@@ -26,7 +26,10 @@ struct Rkprobes {
 
 impl kernel::InPlaceModule for Rkprobes {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        pr_info!("loaded, debugfs directory {}\n", debugfs::DIR_NAME.to_str().unwrap_or("?"));
+        pr_info!(
+            "loaded, debugfs directory {}\n",
+            debugfs::DIR_NAME.to_str().unwrap_or("?")
+        );
         try_pin_init!(Self {
             debugfs <- debugfs::create(),
         })

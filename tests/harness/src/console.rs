@@ -10,8 +10,14 @@ pub fn message(line: &str) -> &str {
     if let Some(rest) = line.strip_prefix('[') {
         if let Some(end) = rest.find(']') {
             let stamp = &rest[..end];
-            if !stamp.is_empty() && stamp.chars().all(|c| c == ' ' || c == '.' || c.is_ascii_digit()) {
-                return rest[end + 1..].strip_prefix(' ').unwrap_or(&rest[end + 1..]);
+            if !stamp.is_empty()
+                && stamp
+                    .chars()
+                    .all(|c| c == ' ' || c == '.' || c.is_ascii_digit())
+            {
+                return rest[end + 1..]
+                    .strip_prefix(' ')
+                    .unwrap_or(&rest[end + 1..]);
             }
         }
     }
@@ -22,7 +28,9 @@ pub fn message(line: &str) -> &str {
 pub fn without_log_prefix(message: &str) -> Option<&str> {
     let (prefix, rest) = message.split_once(": ")?;
     let is_name = !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     is_name.then_some(rest)
 }
 
@@ -30,7 +38,8 @@ pub fn without_log_prefix(message: &str) -> Option<&str> {
 pub fn guest_status(lines: &[&str]) -> Option<i32> {
     lines.iter().rev().find_map(|l| {
         let m = message(l);
-        m.strip_prefix(DONE_MARKER).and_then(|s| s.trim().parse().ok())
+        m.strip_prefix(DONE_MARKER)
+            .and_then(|s| s.trim().parse().ok())
     })
 }
 

@@ -48,14 +48,19 @@ pub enum Line {
     /// `1..N`.
     Plan(usize),
     /// `ok`/`not ok`, without its console line index.
-    Result { number: usize, description: String, outcome: Outcome },
+    Result {
+        number: usize,
+        description: String,
+        outcome: Outcome,
+    },
 }
 
 /// Parses one console line as KTAP, looking through the timestamp and a module's log prefix.
 pub fn parse_line(line: &str) -> Option<Line> {
     let message = console::message(line);
-    parse_message(message.trim_start())
-        .or_else(|| console::without_log_prefix(message).and_then(|m| parse_message(m.trim_start())))
+    parse_message(message.trim_start()).or_else(|| {
+        console::without_log_prefix(message).and_then(|m| parse_message(m.trim_start()))
+    })
 }
 
 fn parse_message(m: &str) -> Option<Line> {
@@ -83,29 +88,56 @@ fn parse_message(m: &str) -> Option<Line> {
         (true, _) => Outcome::Pass,
         (false, dir) => Outcome::Fail(dir.map(str::to_string)),
     };
-    Some(Line::Result { number, description: description.trim().to_string(), outcome })
+    Some(Line::Result {
+        number,
+        description: description.trim().to_string(),
+        outcome,
+    })
 }
 
 /// Groups the KTAP lines of a console log into suites, in order.
 pub fn parse(lines: &[&str]) -> Vec<Suite> {
     let mut suites: Vec<Suite> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
-        let Some(parsed) = parse_line(line) else { continue };
+        let Some(parsed) = parse_line(line) else {
+            continue;
+        };
         if let Line::Subtest(name) = parsed {
-            suites.push(Suite { name, plan: None, results: Vec::new(), line: index });
+            suites.push(Suite {
+                name,
+                plan: None,
+                results: Vec::new(),
+                line: index,
+            });
             continue;
         }
         if suites.is_empty() {
-            suites.push(Suite { line: index, ..Suite::default() });
+            suites.push(Suite {
+                line: index,
+                ..Suite::default()
+            });
         }
         let suite = suites.last_mut().expect("pushed above");
         match parsed {
-            Line::Plan(n) if suite.plan.is_none() && suite.results.is_empty() => suite.plan = Some(n),
-            // A second plan, or a plan after results, starts a new unnamed block.
-            Line::Plan(n) => suites.push(Suite { plan: Some(n), line: index, ..Suite::default() }),
-            Line::Result { number, description, outcome } => {
-                suite.results.push(TestResult { number, description, outcome, line: index })
+            Line::Plan(n) if suite.plan.is_none() && suite.results.is_empty() => {
+                suite.plan = Some(n)
             }
+            // A second plan, or a plan after results, starts a new unnamed block.
+            Line::Plan(n) => suites.push(Suite {
+                plan: Some(n),
+                line: index,
+                ..Suite::default()
+            }),
+            Line::Result {
+                number,
+                description,
+                outcome,
+            } => suite.results.push(TestResult {
+                number,
+                description,
+                outcome,
+                line: index,
+            }),
             Line::Subtest(_) => unreachable!("handled above"),
         }
     }
@@ -118,8 +150,14 @@ mod tests {
 
     #[test]
     fn lines() {
-        assert_eq!(parse_line("[    1.5] # Subtest: skel"), Some(Line::Subtest("skel".into())));
-        assert_eq!(parse_line("[    1.5] rkp_selftest: 1..12"), Some(Line::Plan(12)));
+        assert_eq!(
+            parse_line("[    1.5] # Subtest: skel"),
+            Some(Line::Subtest("skel".into()))
+        );
+        assert_eq!(
+            parse_line("[    1.5] rkp_selftest: 1..12"),
+            Some(Line::Plan(12))
+        );
         assert_eq!(
             parse_line("not ok 3 enabled rejects 'x' # got 0"),
             Some(Line::Result {
@@ -130,7 +168,11 @@ mod tests {
         );
         assert_eq!(
             parse_line("    ok 2 nested # SKIP no smp"),
-            Some(Line::Result { number: 2, description: "nested".into(), outcome: Outcome::Skip("no smp".into()) })
+            Some(Line::Result {
+                number: 2,
+                description: "nested".into(),
+                outcome: Outcome::Skip("no smp".into())
+            })
         );
         assert_eq!(parse_line("booting ok 1 x"), None);
         assert_eq!(parse_line("ok x"), None);
@@ -139,7 +181,16 @@ mod tests {
 
     #[test]
     fn groups_suites() {
-        let log = ["# Subtest: a", "1..2", "ok 1 x", "noise", "not ok 2 y", "# Subtest: b", "1..1", "ok 1 z"];
+        let log = [
+            "# Subtest: a",
+            "1..2",
+            "ok 1 x",
+            "noise",
+            "not ok 2 y",
+            "# Subtest: b",
+            "1..1",
+            "ok 1 z",
+        ];
         let suites = parse(&log);
         assert_eq!(suites.len(), 2);
         assert_eq!(suites[0].name, "a");

@@ -22,7 +22,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { label: String::new(), suites: Vec::new(), script: false, log: String::new() };
+    let mut args = Args {
+        label: String::new(),
+        suites: Vec::new(),
+        script: false,
+        log: String::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -35,7 +40,9 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if args.log.is_empty() {
-        return Err("usage: rkp-console-check [--label NAME] [--suite SUITE]... [--script] LOG".into());
+        return Err(
+            "usage: rkp-console-check [--label NAME] [--suite SUITE]... [--script] LOG".into(),
+        );
     }
     Ok(args)
 }
@@ -55,24 +62,50 @@ fn report(label: &str, lines: &[&str], problem: &Problem) {
             println!("{label}FAILED in suite {suite}:");
             excerpt(lines, line.saturating_sub(12), line + 1, *line);
         }
-        Problem::MissingSuite(suite) => println!("{label}suite {suite} never started (no '# Subtest: {suite}')"),
+        Problem::MissingSuite(suite) => {
+            println!("{label}suite {suite} never started (no '# Subtest: {suite}')")
+        }
         Problem::NoPlan { suite, line } => {
             println!("{label}suite '{suite}' printed no 1..N plan:");
             excerpt(lines, *line, line + 5, *line);
         }
-        Problem::BadResults { suite, line, planned, got } => {
-            println!("{label}suite {suite}: planned {planned} results, got {got} (or misnumbered):");
+        Problem::BadResults {
+            suite,
+            line,
+            planned,
+            got,
+        } => {
+            println!(
+                "{label}suite {suite}: planned {planned} results, got {got} (or misnumbered):"
+            );
             excerpt(lines, *line, line + planned + 8, *line);
         }
         Problem::Splats { first, count } => {
-            println!("{label}kernel {} on the console ({count} splat lines in all); the first:", first.kind);
-            excerpt(lines, first.line.saturating_sub(15), first.line + 45, first.line);
+            println!(
+                "{label}kernel {} on the console ({count} splat lines in all); the first:",
+                first.kind
+            );
+            excerpt(
+                lines,
+                first.line.saturating_sub(15),
+                first.line + 45,
+                first.line,
+            );
         }
         Problem::Unfinished => {
-            println!("{label}the guest never finished (hang, crash or timeout); the console's end:");
-            excerpt(lines, lines.len().saturating_sub(40), lines.len(), usize::MAX);
+            println!(
+                "{label}the guest never finished (hang, crash or timeout); the console's end:"
+            );
+            excerpt(
+                lines,
+                lines.len().saturating_sub(40),
+                lines.len(),
+                usize::MAX,
+            );
         }
-        Problem::GuestStatus(s) => println!("{label}the guest's test runner exited with status {s}"),
+        Problem::GuestStatus(s) => {
+            println!("{label}the guest's test runner exited with status {s}")
+        }
     }
 }
 
@@ -92,13 +125,24 @@ fn main() -> ExitCode {
         }
     };
     let lines: Vec<&str> = text.lines().collect();
-    let label = if args.label.is_empty() { String::new() } else { format!("{}: ", args.label) };
+    let label = if args.label.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", args.label)
+    };
 
     if args.script {
         let v = verdict::judge_script(&lines);
         v.problems.iter().for_each(|p| report(&label, &lines, p));
         let status = console::guest_status(&lines).unwrap_or(1);
-        return ExitCode::from(if v.passed() { status.clamp(0, 255) as u8 } else { 1 });
+        if v.passed() && status != 0 {
+            println!("{label}the guest script exited with status {status}");
+        }
+        return ExitCode::from(if v.passed() {
+            status.clamp(0, 255) as u8
+        } else {
+            1
+        });
     }
 
     let v = verdict::judge(&lines, &args.suites);
@@ -106,7 +150,11 @@ fn main() -> ExitCode {
         println!("{label}{suite}: {passed}/{planned} passed");
     }
     v.problems.iter().for_each(|p| report(&label, &lines, p));
-    let skipped = if v.skipped > 0 { format!(", {} skipped", v.skipped) } else { String::new() };
+    let skipped = if v.skipped > 0 {
+        format!(", {} skipped", v.skipped)
+    } else {
+        String::new()
+    };
     println!("{label}{} passed, {} failed{skipped}", v.passed, v.failed);
     if v.passed() {
         ExitCode::SUCCESS

@@ -52,7 +52,10 @@ pub fn find(lines: &[&str]) -> Vec<Splat> {
         .filter(|(_, l)| ktap::parse_line(l).is_none())
         .filter_map(|(i, l)| {
             let m = console::message(l);
-            MARKERS.iter().find(|(text, _)| m.contains(text)).map(|&(_, kind)| Splat { line: i, kind })
+            MARKERS
+                .iter()
+                .find(|(text, _)| m.contains(text))
+                .map(|&(_, kind)| Splat { line: i, kind })
         })
         .collect()
 }
@@ -70,12 +73,28 @@ mod tests {
             "[    1.3] rcu: INFO: rcu_sched self-detected stall on CPU",
         ];
         let found = find(&log);
-        assert_eq!(found, vec![Splat { line: 1, kind: "WARNING" }, Splat { line: 3, kind: "RCU stall" }]);
+        assert_eq!(
+            found,
+            vec![
+                Splat {
+                    line: 1,
+                    kind: "WARNING"
+                },
+                Splat {
+                    line: 3,
+                    kind: "RCU stall"
+                }
+            ]
+        );
     }
 
     #[test]
     fn clean_boot_has_none() {
-        let log = ["Linux version 7.3.4", "Run /init as init process", "rkp-guest: done status=0"];
+        let log = [
+            "Linux version 7.3.4",
+            "Run /init as init process",
+            "rkp-guest: done status=0",
+        ];
         assert!(find(&log).is_empty());
     }
 }

@@ -14,7 +14,12 @@ pub enum Problem {
     /// A suite printed no `1..N` plan.
     NoPlan { suite: String, line: usize },
     /// A suite printed fewer results than planned, or numbered them wrongly.
-    BadResults { suite: String, line: usize, planned: usize, got: usize },
+    BadResults {
+        suite: String,
+        line: usize,
+        planned: usize,
+        got: usize,
+    },
     /// The kernel printed splats (the first one, and how many markers in all).
     Splats { first: Splat, count: usize },
     /// The guest never said it was done: it hung, crashed or was killed by the timeout.
@@ -66,22 +71,44 @@ pub fn judge(lines: &[&str], expected: &[String]) -> Verdict {
             match &r.outcome {
                 Outcome::Pass => passed += 1,
                 Outcome::Skip(_) => v.skipped += 1,
-                Outcome::Fail(_) => v.fail(Problem::TestFailed { suite: suite.name.clone(), line: r.line }, 1),
+                Outcome::Fail(_) => v.fail(
+                    Problem::TestFailed {
+                        suite: suite.name.clone(),
+                        line: r.line,
+                    },
+                    1,
+                ),
             }
         }
         v.passed += passed;
         let got = suite.results.len();
         match suite.plan {
-            None => v.fail(Problem::NoPlan { suite: suite.name.clone(), line: suite.line }, 1),
+            None => v.fail(
+                Problem::NoPlan {
+                    suite: suite.name.clone(),
+                    line: suite.line,
+                },
+                1,
+            ),
             Some(planned) => {
-                let numbered = suite.results.iter().enumerate().all(|(i, r)| r.number == i + 1);
+                let numbered = suite
+                    .results
+                    .iter()
+                    .enumerate()
+                    .all(|(i, r)| r.number == i + 1);
                 if got != planned || !numbered {
-                    let problem = Problem::BadResults { suite: suite.name.clone(), line: suite.line, planned, got };
+                    let problem = Problem::BadResults {
+                        suite: suite.name.clone(),
+                        line: suite.line,
+                        planned,
+                        got,
+                    };
                     v.fail(problem, planned.saturating_sub(got).max(1));
                 }
             }
         }
-        v.suites.push((suite.name.clone(), passed, suite.plan.unwrap_or(got)));
+        v.suites
+            .push((suite.name.clone(), passed, suite.plan.unwrap_or(got)));
     }
     judge_kernel_and_guest(&mut v, lines, true);
     v
@@ -98,7 +125,13 @@ pub fn judge_script(lines: &[&str]) -> Verdict {
 fn judge_kernel_and_guest(v: &mut Verdict, lines: &[&str], status_matters: bool) {
     let splats = splat::find(lines);
     if let Some(first) = splats.first() {
-        v.fail(Problem::Splats { first: first.clone(), count: splats.len() }, 1);
+        v.fail(
+            Problem::Splats {
+                first: first.clone(),
+                count: splats.len(),
+            },
+            1,
+        );
     }
     match console::guest_status(lines) {
         None => v.fail(Problem::Unfinished, 1),

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rkprobes (see README.md). The kernel's build reads ./Kbuild; this file is for people.
+#
+#   make                      build the modules against the cached x86_64 test kernel
+#   make KERNEL=arm64         ... against another test kernel (x86_64, x86_64-kprobes, arm64)
+#   make KDIR=<tree> [ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-]
+#                             ... against your own built kernel tree (CONFIG_RUST=y)
+#   make check                every test: host, module builds, harness self-tests, VM suites
+#   make demo                 boot the x86_64 test kernel, load rkprobes.ko, show debugfs
+#   make run SCRIPT=<file> [ARCH=arm64|KERNEL=...] [SMP=n]   run a script in a test VM
+#   make shell [ARCH=arm64|KERNEL=...] [SMP=n]               interactive shell in a test VM
+#   make fmt                  format all Rust code
+#   make clean                remove build outputs (the kernel cache stays)
+
+KERNEL ?= $(if $(filter arm64 aarch64,$(ARCH)),arm64,x86_64)
+SMP ?= 2
+export SMP
+
+.PHONY: all modules check demo run shell fmt host-test clean
+
+all: modules
+
+modules:
+ifdef KDIR
+	scripts/build-modules.sh --kdir $(KDIR)
+else
+	scripts/build-modules.sh $(KERNEL)
+endif
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/build-modules.sh x86_64 >/dev/null
+	scripts/vm.sh --kernel x86_64 --mode run --script scripts/demo-guest.sh
+
+run:
+	@test -n "$(SCRIPT)" || { echo "usage: make run SCRIPT=<file> [ARCH=arm64|KERNEL=name]"; exit 2; }
+	scripts/build-modules.sh $(KERNEL) >/dev/null
+	scripts/vm.sh --kernel $(KERNEL) --mode run --script $(SCRIPT)
+
+shell:
+	scripts/build-modules.sh $(KERNEL) >/dev/null
+	scripts/vm.sh --kernel $(KERNEL) --mode shell
+
+host-test:
+	cargo test --workspace
+
+fmt:
+	cargo fmt --all
+	rustfmt --edition 2021 rust/*.rs tests/modules/*.rs
+
+clean:
+	rm -rf build target
