@@ -110,6 +110,9 @@ RUST_LIB_SRC="$RUST_SRC_DIR/usr/src/rustc-$rustc_ver/library"
 # 5. arm64 busybox for the arm64 initramfs.
 BUSYBOX_ARM64_DIR="$CACHE/pkgs/busybox-static-arm64"
 fetch_deb apt_arm64 busybox-static "$BUSYBOX_ARM64_DIR"
+BUSYBOX_ARM64="$BUSYBOX_ARM64_DIR/bin/busybox"
+[ -x "$BUSYBOX_ARM64" ] || die "no arm64 busybox at $BUSYBOX_ARM64"
+[ -x /bin/busybox ] || die "busybox-static did not provide /bin/busybox"
 
 # 6. bindgen-cli, pinned.
 TOOLS="$CACHE/tools"
@@ -139,5 +142,5 @@ RUST_LIB_SRC=$RUST_LIB_SRC
 BINDGEN=$BINDGEN
 LIBCLANG_PATH=$LIBCLANG_PATH
 BUSYBOX_X86_64=/bin/busybox
-BUSYBOX_ARM64=$BUSYBOX_ARM64_DIR/usr/bin/busybox
+BUSYBOX_ARM64=$BUSYBOX_ARM64
 OUT
