@@ -10,6 +10,7 @@
 #   make demo                 boot the x86_64 test kernel, load rkprobes.ko, show debugfs
 #   make run SCRIPT=<file> [ARCH=arm64|KERNEL=...] [SMP=n]   run a script in a test VM
 #   make shell [ARCH=arm64|KERNEL=...] [SMP=n]               interactive shell in a test VM
+#   make decode-check ELF=<file>   compare our x86-64 decoder with objdump on any ELF file
 #   make fmt                  format all Rust code
 #   make clean                remove build outputs (the kernel cache stays)
 
@@ -17,7 +18,7 @@ KERNEL ?= $(if $(filter arm64 aarch64,$(ARCH)),arm64,x86_64)
 SMP ?= 2
 export SMP
 
-.PHONY: all modules check demo run shell fmt host-test clean
+.PHONY: all modules check demo run shell decode-check fmt host-test clean
 
 all: modules
 
@@ -43,6 +44,11 @@ run:
 shell:
 	scripts/build-modules.sh $(KERNEL) >/dev/null
 	scripts/vm.sh --kernel $(KERNEL) --mode shell
+
+decode-check:
+	@test -n "$(ELF)" || { echo "usage: make decode-check ELF=<x86-64 ELF file>"; exit 2; }
+	cargo build --quiet --release -p rkp-x86-insn
+	target/release/rkp-decode-check $(ELF)
 
 host-test:
 	cargo test --workspace

@@ -63,6 +63,20 @@ for k in $KERNELS; do
 	fi
 done
 
+step "x86-64 decoder against objdump"
+cargo build --quiet --release -p rkp-x86-insn
+for k in $KERNELS; do
+	[ "$(rkp_kernel_arch "$k")" = x86_64 ] || continue
+	for elf in "$RKP_CACHE/kernels/$k/vmlinux" build/"$k"/*.ko; do
+		if out=$(target/release/rkp-decode-check "$elf" 2>&1); then
+			result OK "decoder agrees with objdump on ${out#"$RKP_CACHE"/kernels/}"
+		else
+			echo "$out" | tail -30
+			result FAIL "decoder disagrees with objdump on $elf"
+		fi
+	done
+done
+
 step "harness self-tests on x86_64: a failing test, a splat and a hang must each fail the run"
 # selftest SUITE TIMEOUT EXPECTED-TEXT
 selftest() {

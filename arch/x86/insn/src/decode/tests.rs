@@ -101,7 +101,13 @@ fn errors() {
             "{op:02x}"
         );
     }
-    assert_eq!(decode(&[0x0f, 0x04]), Err(DecodeError::Invalid));
+    for op in [0x04, 0x0a, 0x0c, 0x24, 0x36, 0x39, 0x3b, 0x7a] {
+        assert_eq!(
+            decode(&[0x0f, op, 0xc0]),
+            Err(DecodeError::Invalid),
+            "0f {op:02x}"
+        );
+    }
     assert_eq!(decode(&[0x48, 0xc5, 0xf8, 0x77]), Err(DecodeError::Invalid));
     let mut long = [0x66u8; 16];
     long[15] = 0x90;
