@@ -1,4 +1,4 @@
-//! x86-64 instruction decoding for rkprobes.
+//! x86-64 instruction decoding, classification and emulation for rkprobes.
 //!
 //! `no_std` and free of allocation: the same source files are compiled into `rkprobes.ko`
 //! (through `#[path]` modules) and tested here on the host.
@@ -6,3 +6,5 @@
 #![no_std]
 
 pub mod decode;
+pub mod emulate;
+pub mod prepare;
