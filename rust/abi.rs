@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C ABI between `rkprobes.ko` and the modules that use it.
+//!
+//! Both sides compile this file (clients through `rust/client/kprobes.rs`), so the layout is
+//! the same on both sides. It mirrors Linux's `struct kprobe`: the client owns the memory,
+//! keeps it pinned from registration until unregistration returns, and the framework links it
+//! into its tables meanwhile.
+
+use kernel::{
+    bindings,
+    ffi::{c_int, c_ulong},
+    sync::atomic::Atomic,
+};
+
+/// A pre-handler: non-zero means "the handler changed the instruction pointer; do not run
+/// the probed instruction" (Linux's contract).
+pub type PreHandler = unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs) -> c_int;
+
+/// A post-handler, called after the probed instruction ran; `flags` is always 0, as in Linux.
+pub type PostHandler = unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs, flags: c_ulong);
+
+/// The probed code went away (its module was unloaded).
+pub const FLAG_GONE: u32 = 1;
+/// The probe is registered but does not fire.
+pub const FLAG_DISABLED: u32 = 2;
+
+/// `struct rkp_kprobe`.
+#[repr(C)]
+pub struct RawKprobe {
+    /// In: the symbol to probe (NUL-terminated), or null when `addr` is given.
+    pub symbol_name: *const u8,
+    /// In: the address to probe, or 0 when `symbol_name` is given. After registration: the
+    /// address the probe really sits at.
+    pub addr: usize,
+    /// In: added to the symbol or address.
+    pub offset: u32,
+    /// In: `FLAG_DISABLED` to register the probe disabled. Afterwards owned by rkprobes.
+    pub flags: Atomic<u32>,
+    /// In: called before the probed instruction.
+    pub pre_handler: Option<PreHandler>,
+    /// In: called after it, if set.
+    pub post_handler: Option<PostHandler>,
+    /// Out: hits whose handlers were skipped because a probe was already running on that CPU.
+    pub nmissed: Atomic<usize>,
+    /// Out: hits whose handlers ran.
+    pub nhit: Atomic<usize>,
+    /// Private to rkprobes: whether the probe is registered.
+    pub registered: Atomic<bool>,
+}
+
+impl RawKprobe {
+    /// A probe with every field empty.
+    pub const fn zeroed() -> Self {
+        Self {
+            symbol_name: core::ptr::null(),
+            addr: 0,
+            offset: 0,
+            flags: Atomic::new(0),
+            pre_handler: None,
+            post_handler: None,
+            nmissed: Atomic::new(0),
+            nhit: Atomic::new(0),
+            registered: Atomic::new(false),
+        }
+    }
+}
