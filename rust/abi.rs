@@ -15,10 +15,12 @@ use kernel::{
 
 /// A pre-handler: non-zero means "the handler changed the instruction pointer; do not run
 /// the probed instruction" (Linux's contract).
-pub type PreHandler = unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs) -> c_int;
+pub type PreHandler =
+    unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs) -> c_int;
 
 /// A post-handler, called after the probed instruction ran; `flags` is always 0, as in Linux.
-pub type PostHandler = unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs, flags: c_ulong);
+pub type PostHandler =
+    unsafe extern "C" fn(probe: *mut RawKprobe, regs: *mut bindings::pt_regs, flags: c_ulong);
 
 /// The probed code went away (its module was unloaded).
 pub const FLAG_GONE: u32 = 1;

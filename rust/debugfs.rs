@@ -4,13 +4,18 @@
 //! (kernel/kprobes.c: 0400, 0600, 0400).
 
 use kernel::{
+    bindings,
     debugfs::Scope,
     fmt,
     prelude::*,
     str::kstrtobool_bytes,
-    sync::atomic::{Atomic, Relaxed},
     uaccess::UserSliceReader, //
 };
+
+use crate::abi::{FLAG_DISABLED, FLAG_GONE};
+use crate::engine;
+use crate::kallsyms::Description;
+use crate::logic::list::ListLine;
 
 /// The directory name. A kernel with its own kprobes owns `kprobes`, so rkprobes steps aside.
 #[cfg(not(CONFIG_KPROBES))]
@@ -18,27 +23,43 @@ pub(crate) const DIR_NAME: &CStr = c"kprobes";
 #[cfg(CONFIG_KPROBES)]
 pub(crate) const DIR_NAME: &CStr = c"rkprobes";
 
-/// What the debugfs files show and change.
-pub(crate) struct State {
-    /// The global switch: `false` while every probe is disarmed.
-    enabled: Atomic<bool>,
-}
+/// The files' data: they read and change the live engine ([`engine::current`]).
+pub(crate) struct State;
 
 /// Creates the debugfs directory; it goes away when the returned scope is dropped.
 pub(crate) fn create() -> impl PinInit<Scope<State>, Error> {
-    let state = State {
-        enabled: Atomic::new(true),
-    };
-    Scope::dir(Ok::<_, Error>(state), DIR_NAME, |state, dir| {
+    Scope::dir(Ok::<_, Error>(State), DIR_NAME, |state, dir| {
         dir.read_callback_file(c"list", state, &list_show);
         dir.read_write_callback_file(c"enabled", state, &enabled_show, &enabled_store);
         dir.read_callback_file(c"blacklist", state, &blacklist_show);
     })
 }
 
-fn list_show(_state: &State, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    // No probes can be registered yet.
-    Ok(())
+/// Whether the reader may see kernel addresses. Linux asks `kallsyms_show_value()` (not
+/// exported); the `list` file is root-only (0400), and root with `CAP_SYSLOG` sees them.
+fn show_addresses() -> bool {
+    // SAFETY: `capable` only checks the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_SYSLOG as i32) }
+}
+
+fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let Some(engine) = engine::current() else {
+        return Ok(());
+    };
+    let show = show_addresses();
+    engine.for_each_probe(|addr, flags| {
+        let desc = Description::of(addr);
+        let parsed = desc.as_ref().and_then(|d| d.parsed());
+        let line = ListLine {
+            addr: show.then_some(addr),
+            is_return: false,
+            symbol: parsed.map(|d| (d.name, d.offset)),
+            module: parsed.and_then(|d| d.module),
+            gone: flags & FLAG_GONE != 0,
+            disabled: flags & FLAG_DISABLED != 0,
+        };
+        line.write(f)
+    })
 }
 
 fn blacklist_show(_state: &State, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -46,23 +67,23 @@ fn blacklist_show(_state: &State, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-fn enabled_show(state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    writeln!(f, "{}", u8::from(state.enabled.load(Relaxed)))
+fn enabled_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(
+        f,
+        "{}",
+        u8::from(engine::current().is_some_and(|e| e.globally_enabled()))
+    )
 }
 
 /// Accepts what `kstrtobool_from_user` accepts (`1`, `y`, `on`, `0`, `n`, `off`, ...), as
 /// Linux's `enabled` file does, and rejects anything else with `EINVAL`.
-fn enabled_store(state: &State, reader: &mut UserSliceReader) -> Result {
+fn enabled_store(_state: &State, reader: &mut UserSliceReader) -> Result {
     // kstrtobool_from_user() reads at most 11 bytes; only the first two decide.
     let mut buf = [0u8; 11];
     let n = reader.len().min(buf.len());
     reader.read_slice(&mut buf[..n])?;
     let enable = kstrtobool_bytes(&buf[..n])?;
-    if state.enabled.xchg(enable, Relaxed) != enable {
-        pr_info!(
-            "Kprobes globally {}\n",
-            if enable { "enabled" } else { "disabled" }
-        );
-    }
-    Ok(())
+    engine::current()
+        .ok_or(ENODEV)?
+        .set_globally_enabled(enable)
 }

@@ -1,11 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rkprobes: kprobes for Linux, written in Rust, as a loadable module.
+//! rkprobes: kernel probes (kprobes) for Linux, written in Rust, as a loadable module.
 //!
-//! This crate is `rkprobes.ko`. So far it provides the debugfs interface
-//! (`list`, `enabled`, `blacklist`); the probe engine lands on top of it.
+//! This crate is `rkprobes.ko`: the arch-neutral engine ([`engine`]), the hit path ([`hit`]),
+//! the architecture backend (`arch/<arch>/kernel/backend.rs`), the functions exported to
+//! client modules ([`exports`]) and the debugfs files ([`debugfs`]). Client modules use the
+//! safe API in `rust/client/`.
 
+pub mod abi;
+#[cfg(CONFIG_X86_64)]
+#[path = "../arch/x86/kernel/backend.rs"]
+mod arch;
+#[cfg(not(CONFIG_X86_64))]
+#[path = "../arch/arm64/kernel/backend.rs"]
+mod arch;
 mod debugfs;
+mod engine;
+mod exports;
+mod hit;
+mod kallsyms;
+mod percpu;
+
+/// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
+#[allow(dead_code, unreachable_pub)]
+mod logic {
+    #[path = "../logic/src/kallsyms.rs"]
+    pub(crate) mod kallsyms;
+    #[path = "../logic/src/list.rs"]
+    pub(crate) mod list;
+    #[path = "../logic/src/symbol.rs"]
+    pub(crate) mod symbol;
+}
 
 use kernel::prelude::*;
 
@@ -17,28 +42,41 @@ module! {
     license: "GPL",
 }
 
-/// The module: owns the framework's global state and its debugfs directory.
-#[pin_data(PinnedDrop)]
+/// The module. Fields drop in declaration order: debugfs first, then the trap hook (which
+/// waits for running trap handlers), then the engine.
 struct Rkprobes {
-    #[pin]
-    debugfs: kernel::debugfs::Scope<debugfs::State>,
+    _debugfs: Pin<KBox<kernel::debugfs::Scope<debugfs::State>>>,
+    _trap: Pin<KBox<hit::TrapHook>>,
+    engine: Pin<KBox<engine::Engine>>,
 }
 
-impl kernel::InPlaceModule for Rkprobes {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+impl kernel::Module for Rkprobes {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let engine = KBox::pin_init(engine::Engine::new()?, GFP_KERNEL)?;
+        engine::Engine::make_current(Some(&engine));
+        let trap = KBox::pin_init(hit::TrapHook::new(), GFP_KERNEL)
+            .inspect_err(|_| engine::Engine::make_current(None))?;
+        let debugfs = KBox::pin_init(debugfs::create(), GFP_KERNEL)
+            .inspect_err(|_| engine::Engine::make_current(None))?;
         pr_info!(
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
         );
-        try_pin_init!(Self {
-            debugfs <- debugfs::create(),
+        Ok(Self {
+            _debugfs: debugfs,
+            _trap: trap,
+            engine,
         })
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for Rkprobes {
-    fn drop(self: Pin<&mut Self>) {
-        pr_info!("unloaded\n");
+impl Drop for Rkprobes {
+    fn drop(&mut self) {
+        // Clients hold a reference on this module while they have probes: none is left.
+        engine::Engine::make_current(None);
+        pr_info!(
+            "unloaded ({} slots were in use)\n",
+            self.engine.slots_in_use()
+        );
     }
 }

@@ -25,13 +25,13 @@ pub enum DecodeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Map {
     /// One-byte opcodes.
-    Primary,
+    OneByte,
     /// `0f xx`.
-    Map0F,
+    TwoByte,
     /// `0f 38 xx`.
-    Map0F38,
+    ThreeByte38,
     /// `0f 3a xx`.
-    Map0F3A,
+    ThreeByte3A,
     /// EVEX maps 5 and 6 (AVX512-FP16).
     Evex(u8),
     /// AMD XOP maps 8, 9 and 10.
@@ -131,7 +131,7 @@ impl Insn {
     /// `0f 20`..`0f 23` (moves to and from control and debug registers) always take a register
     /// operand, whatever `mod` says.
     fn modrm_ignores_mod(&self) -> bool {
-        self.map == Map::Map0F && (0x20..=0x23).contains(&self.opcode)
+        self.map == Map::TwoByte && (0x20..=0x23).contains(&self.opcode)
     }
 
     /// The displacement, sign-extended (0 if there is none).
@@ -258,7 +258,7 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
         r.next()?;
     }
     let mut vector = VectorPrefix::None;
-    let mut map = Map::Primary;
+    let mut map = Map::OneByte;
     let b = r.peek()?;
     let opcode_offset;
     let opcode;
@@ -279,16 +279,16 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
                     0xc5 => {
                         vector = VectorPrefix::Vex;
                         r.next()?;
-                        map = Map::Map0F;
+                        map = Map::TwoByte;
                     }
                     0xc4 => {
                         vector = VectorPrefix::Vex;
                         let m = r.next()? & 0x1f;
                         r.next()?;
                         map = match m {
-                            1 => Map::Map0F,
-                            2 => Map::Map0F38,
-                            3 => Map::Map0F3A,
+                            1 => Map::TwoByte,
+                            2 => Map::ThreeByte38,
+                            3 => Map::ThreeByte3A,
                             _ => return Err(DecodeError::Invalid),
                         };
                     }
@@ -301,9 +301,9 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
                             return Err(DecodeError::Invalid);
                         }
                         map = match p0 & 0x07 {
-                            1 => Map::Map0F,
-                            2 => Map::Map0F38,
-                            3 => Map::Map0F3A,
+                            1 => Map::TwoByte,
+                            2 => Map::ThreeByte38,
+                            3 => Map::ThreeByte3A,
                             m @ (5 | 6) => Map::Evex(m),
                             _ => return Err(DecodeError::Invalid),
                         };
@@ -327,13 +327,13 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
             match r.peek()? {
                 0x38 => {
                     r.next()?;
-                    map = Map::Map0F38;
+                    map = Map::ThreeByte38;
                 }
                 0x3a => {
                     r.next()?;
-                    map = Map::Map0F3A;
+                    map = Map::ThreeByte3A;
                 }
-                _ => map = Map::Map0F,
+                _ => map = Map::TwoByte,
             }
             opcode_offset = r.pos as u8;
             opcode = r.next()?;
@@ -388,7 +388,7 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
             insn.disp_offset = r.pos as u8;
             r.skip(usize::from(insn.disp_size))?;
         }
-    } else if map == Map::Primary && (0xa0..=0xa3).contains(&opcode) {
+    } else if map == Map::OneByte && (0xa0..=0xa3).contains(&opcode) {
         // `mov` to/from a memory offset: an address-sized "displacement".
         insn.disp_size = if p.address_size { 4 } else { 8 };
         insn.disp_offset = r.pos as u8;
@@ -397,9 +397,9 @@ pub fn decode(bytes: &[u8]) -> Result<Insn, DecodeError> {
 
     // Group 3 (`f6`/`f7`): only TEST (/0, /1) has an immediate.
     let imm = match (map, opcode, insn.modrm_reg()) {
-        (Map::Primary, 0xf6, Some(0 | 1)) => Imm::B,
-        (Map::Primary, 0xf7, Some(0 | 1)) => Imm::Z,
-        (Map::Primary, 0xf6 | 0xf7, _) => Imm::None,
+        (Map::OneByte, 0xf6, Some(0 | 1)) => Imm::B,
+        (Map::OneByte, 0xf7, Some(0 | 1)) => Imm::Z,
+        (Map::OneByte, 0xf6 | 0xf7, _) => Imm::None,
         _ => imm,
     };
     let w = insn.rex_w();
@@ -426,7 +426,7 @@ fn legacy_operands(map: Map, op: u8, p: &Prefixes) -> Result<(bool, Imm), Decode
     use Imm::*;
     let invalid = Err(DecodeError::Invalid);
     Ok(match map {
-        Map::Primary => match op {
+        Map::OneByte => match op {
             // ALU ops: r/m forms, then AL/eAX with an immediate.
             0x00..=0x3f if op & 7 < 4 => (true, None),
             0x00..=0x3f if op & 7 == 4 => (false, B),
@@ -483,7 +483,7 @@ fn legacy_operands(map: Map, op: u8, p: &Prefixes) -> Result<(bool, Imm), Decode
             // Prefixes, REX, VEX/EVEX and 0f never reach here.
             _ => return invalid,
         },
-        Map::Map0F => match op {
+        Map::TwoByte => match op {
             0x00..=0x03 | 0x0d => (true, None),
             0x05..=0x09 | 0x0b | 0x0e => (false, None),
             0x0f => (true, B),
@@ -505,8 +505,8 @@ fn legacy_operands(map: Map, op: u8, p: &Prefixes) -> Result<(bool, Imm), Decode
             0xd0..=0xff => (true, None),
             _ => return invalid,
         },
-        Map::Map0F38 => (true, None),
-        Map::Map0F3A => (true, B),
+        Map::ThreeByte38 => (true, None),
+        Map::ThreeByte3A => (true, B),
         Map::Evex(_) | Map::Xop(_) => return invalid,
     })
 }
@@ -515,18 +515,19 @@ fn legacy_operands(map: Map, op: u8, p: &Prefixes) -> Result<(bool, Imm), Decode
 fn vector_operands(map: Map, op: u8) -> Result<(bool, Imm), DecodeError> {
     Ok(match map {
         // vzeroupper/vzeroall.
-        Map::Map0F if op == 0x77 => (false, Imm::None),
-        Map::Map0F => match op {
+        Map::TwoByte if op == 0x77 => (false, Imm::None),
+        Map::TwoByte => match op {
             0x70..=0x73 | 0xc2 | 0xc4..=0xc6 => (true, Imm::B),
             _ => (true, Imm::None),
         },
-        Map::Map0F38 | Map::Evex(_) => (true, Imm::None),
-        Map::Map0F3A | Map::Xop(8) => (true, Imm::B),
+        Map::ThreeByte38 | Map::Evex(_) => (true, Imm::None),
+        Map::ThreeByte3A | Map::Xop(8) => (true, Imm::B),
         Map::Xop(10) => (true, Imm::D),
         Map::Xop(_) => (true, Imm::None),
-        Map::Primary => return Err(DecodeError::Invalid),
+        Map::OneByte => return Err(DecodeError::Invalid),
     })
 }
 
 #[cfg(test)]
+#[path = "decode/tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@
 //! Carrying out an [`Emulation`] on the trapped context, as Linux's `int3_emulate_*` helpers
 //! do (arch/x86/include/asm/text-patching.h, arch/x86/kernel/kprobes/core.c).
 
-use crate::prepare::Emulation;
+use super::prepare::Emulation;
 
 /// `EFLAGS` bits the emulation reads or writes.
 pub mod flags {
@@ -79,7 +79,7 @@ pub fn condition_holds(cc: u8, flags: u64) -> bool {
 /// Carries out `e`, the instruction of `len` bytes at `addr`, on `m`.
 pub fn emulate(e: Emulation, m: &mut impl Machine, addr: u64, len: u8) {
     let next = addr.wrapping_add(u64::from(len));
-    let rel = |r: i32| next.wrapping_add(r as i64 as u64);
+    let rel = |r: i32| next.wrapping_add(i64::from(r) as u64);
     let ip = match e {
         Emulation::Cli => {
             m.set_flags(m.flags() & !flags::IF);
@@ -160,4 +160,5 @@ pub fn emulate(e: Emulation, m: &mut impl Machine, addr: u64, len: u8) {
 }
 
 #[cfg(test)]
+#[path = "emulate/tests.rs"]
 mod tests;

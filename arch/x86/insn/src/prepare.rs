@@ -4,7 +4,7 @@
 //! emulate it, or refuse it, with the errno Linux returns (arch/x86/kernel/kprobes/core.c:
 //! `can_probe`, `__copy_instruction`, `prepare_emulation`, `prepare_singlestep`).
 
-use crate::decode::{decode, Insn, Map, VectorPrefix, MAX_INSN_LEN};
+use super::decode::{decode, Insn, Map, VectorPrefix, MAX_INSN_LEN};
 
 /// `EILSEQ`, `EINVAL`, `EOPNOTSUPP`, `ENOSPC`, as positive numbers.
 pub mod errno {
@@ -107,8 +107,8 @@ fn has_emulate_prefix(bytes: &[u8]) -> bool {
 /// Whether `insn` is one of the instructions the kernel uses to raise a trap on purpose.
 pub fn is_exception_insn(insn: &Insn) -> bool {
     match (insn.map, insn.vector) {
-        (Map::Primary, VectorPrefix::None) => matches!(insn.opcode, 0xcc | 0xcd | 0xce | 0xf1),
-        (Map::Map0F, VectorPrefix::None) => matches!(insn.opcode, 0xff | 0xb9 | 0x0b),
+        (Map::OneByte, VectorPrefix::None) => matches!(insn.opcode, 0xcc | 0xcd | 0xce | 0xf1),
+        (Map::TwoByte, VectorPrefix::None) => matches!(insn.opcode, 0xff | 0xb9 | 0x0b),
         _ => false,
     }
 }
@@ -120,14 +120,14 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared, Refusal> {
         return Err(Refusal::EmulatePrefix);
     }
     let insn = decode(bytes).map_err(|_| Refusal::Undecodable)?;
-    if insn.map == Map::Primary && insn.vector == VectorPrefix::None && insn.opcode == 0xcc {
+    if insn.map == Map::OneByte && insn.vector == VectorPrefix::None && insn.opcode == 0xcc {
         return Err(Refusal::ForeignBreakpoint);
     }
     if is_exception_insn(&insn) {
         return Err(Refusal::ExceptionInsn);
     }
     // MOV SS (8e /2). POP SS (17) does not decode in 64-bit mode.
-    if insn.map == Map::Primary && insn.opcode == 0x8e && insn.modrm_reg() == Some(2) {
+    if insn.map == Map::OneByte && insn.opcode == 0x8e && insn.modrm_reg() == Some(2) {
         return Err(Refusal::MasksExceptions);
     }
     let plan = emulation(&insn, bytes)?.map_or(Plan::OutOfLine, Plan::Emulate);
@@ -148,7 +148,7 @@ fn emulation(insn: &Insn, bytes: &[u8]) -> Result<Option<Emulation>, Refusal> {
     // them, and Linux emulates them wrongly (as if 66 were absent on some paths).
     let branch_opsize16 = insn.prefixes.operand_size;
     let e = match insn.map {
-        Map::Primary => match insn.opcode {
+        Map::OneByte => match insn.opcode {
             0xfa => Cli,
             0xfb => Sti,
             0x9c => Pushf,
@@ -198,7 +198,7 @@ fn emulation(insn: &Insn, bytes: &[u8]) -> Result<Option<Emulation>, Refusal> {
             0xf4 => return Err(Refusal::Unsupported("hlt")),
             _ => return Ok(None),
         },
-        Map::Map0F => match insn.opcode {
+        Map::TwoByte => match insn.opcode {
             0x80..=0x8f if branch_opsize16 => {
                 return Err(Refusal::Unsupported("16-bit branch target"))
             }
@@ -230,4 +230,5 @@ pub fn relocated_displacement(insn: &Insn, bytes: &[u8], orig: u64, slot: u64) -
 }
 
 #[cfg(test)]
+#[path = "prepare/tests.rs"]
 mod tests;

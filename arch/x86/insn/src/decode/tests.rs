@@ -71,7 +71,7 @@ fn operand_fields() {
     assert!(insn.rex_w());
     assert_eq!(
         (insn.map, insn.opcode, insn.opcode_offset),
-        (Map::Primary, 0x8b, 1)
+        (Map::OneByte, 0x8b, 1)
     );
 
     let bytes = [0x74, 0xfe];

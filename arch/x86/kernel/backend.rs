@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The x86-64 backend: an `int3` at the probe address, the displaced instruction run in an
+//! out-of-line slot followed by a second `int3` (or emulated in the trap handler), entry
+//! through the die notifier's `DIE_INT3`.
+//!
+//! The core calls [`Probe::prepare`], [`arm`]/[`disarm`], and on the hit path
+//! [`breakpoint_regs`], [`single_step`], [`is_slot_trap`] and [`finish_slot`].
+
+// The decoder, classification and emulation are shared with the host crate `rkp-x86-insn`,
+// where `cargo test` covers them; not every item is used here.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/decode.rs"]
+mod decode;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/emulate.rs"]
+mod emulate;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/prepare.rs"]
+mod prepare;
+
+#[path = "slots.rs"]
+mod slots;
+
+use kernel::{bindings, error::to_result, ffi::c_void, prelude::*};
+
+use self::decode::MAX_INSN_LEN;
+use self::emulate::{flags, Machine};
+use self::prepare::{Plan, Refusal};
+pub(crate) use self::slots::Slots;
+
+extern "C" {
+    fn rkp_sync_all_cpus();
+    fn rkp_text_write(addr: usize, src: *const u8, len: usize) -> c_int;
+    fn rkp_die_int3_regs(val: usize, data: *mut c_void) -> *mut bindings::pt_regs;
+}
+
+/// The breakpoint instruction.
+const INT3: u8 = 0xcc;
+/// `EFLAGS.IF` as `pt_regs` holds it.
+const IF: usize = flags::IF as usize;
+
+/// Writes `bytes` over text at `addr` and serialises every CPU.
+fn text_write(addr: usize, bytes: &[u8]) -> Result {
+    // SAFETY: `rkp_text_write` reads `len` bytes from `src`, which `bytes` provides; it
+    // validates `addr` itself (one page, a text page it can map).
+    to_result(unsafe { rkp_text_write(addr, bytes.as_ptr(), bytes.len()) })?;
+    // SAFETY: No preconditions; it sends an IPI to every online CPU and waits for them.
+    unsafe { rkp_sync_all_cpus() };
+    Ok(())
+}
+
+/// Reads text without faulting.
+fn text_read(addr: usize, buf: &mut [u8]) -> Result {
+    // SAFETY: `buf` is valid for `buf.len()` bytes of writes; the source is read without
+    // faulting, so any `addr` is acceptable.
+    let ret = unsafe {
+        bindings::copy_from_kernel_nofault(
+            buf.as_mut_ptr().cast(),
+            addr as *const c_void,
+            buf.len(),
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// Writes the breakpoint at `addr`.
+pub(crate) fn arm(addr: usize) -> Result {
+    text_write(addr, &[INT3])
+}
+
+/// Puts back the first byte of the original instruction at `addr`. When this returns, no CPU
+/// is still inside the trap handler or a slot for a hit that saw the breakpoint.
+pub(crate) fn disarm(addr: usize, original: u8) -> Result {
+    text_write(addr, &[original])
+}
+
+/// The instruction under a probe, prepared for single-stepping or emulation.
+pub(crate) struct Probe {
+    /// The probe address.
+    pub(crate) addr: usize,
+    /// The original instruction (its first `len` bytes matter).
+    original: [u8; MAX_INSN_LEN],
+    len: u8,
+    plan: Plan,
+    /// The slot the copy runs in (`Plan::OutOfLine` only).
+    slot: Option<usize>,
+}
+
+/// What the probed function looks like, to validate a probe address in it.
+pub(crate) struct Function {
+    /// Its first byte.
+    pub(crate) start: usize,
+    /// Its size.
+    pub(crate) size: usize,
+}
+
+/// `ENDBR64`, which IBT kernels put at the start of functions.
+const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+
+/// Where a probe at `addr` in `func` really goes: on IBT kernels, a probe at the start of a
+/// function that begins with `ENDBR64` moves past it, as Linux's `arch_adjust_kprobe_addr()`
+/// does (the `ENDBR64` must stay in place for indirect calls).
+pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
+    let mut first = [0u8; 4];
+    if addr == func.start
+        && func.size >= 4
+        && text_read(addr, &mut first).is_ok()
+        && first == ENDBR64
+    {
+        addr + 4
+    } else {
+        addr
+    }
+}
+
+impl Probe {
+    /// The first byte of the original instruction (what `disarm` writes back).
+    pub(crate) fn original_byte(&self) -> u8 {
+        self.original[0]
+    }
+
+    /// Validates `addr` in `func` and prepares the instruction there. `recover` gives the
+    /// original first byte at an address where rkprobes already placed a breakpoint.
+    ///
+    /// Errors as Linux: `EILSEQ` when `addr` is not an instruction boundary (decoding from the
+    /// start of the function) or the instruction is a trap; `EINVAL`, `EOPNOTSUPP`, `ENOSPC`
+    /// as [`Refusal::errno`]; `ENOMEM` when no slot is free.
+    pub(crate) fn prepare(
+        addr: usize,
+        func: &Function,
+        slots: &mut Slots,
+        recover: impl Fn(usize) -> Option<u8>,
+    ) -> Result<Self> {
+        let end = func.start + func.size;
+        let read = |at: usize| -> Result<([u8; MAX_INSN_LEN], usize)> {
+            let mut buf = [0u8; MAX_INSN_LEN];
+            let n = MAX_INSN_LEN.min(end - at);
+            text_read(at, &mut buf[..n])?;
+            if let Some(b) = recover(at) {
+                buf[0] = b;
+            }
+            Ok((buf, n))
+        };
+        // Walk from the function's start: `addr` must be where an instruction starts.
+        let mut at = func.start;
+        while at < addr {
+            let (buf, n) = read(at)?;
+            let insn = decode::decode(&buf[..n]).map_err(|_| EILSEQ)?;
+            at += usize::from(insn.len);
+        }
+        if at != addr {
+            return Err(EILSEQ);
+        }
+        let (original, n) = read(addr)?;
+        let prepared =
+            prepare::prepare(&original[..n]).map_err(|r: Refusal| Error::from_errno(-r.errno()))?;
+        let mut probe = Probe {
+            addr,
+            original,
+            len: prepared.insn.len,
+            plan: prepared.plan,
+            slot: None,
+        };
+        if prepared.plan == Plan::OutOfLine {
+            let slot = slots.alloc().ok_or(ENOMEM)?;
+            probe.slot = Some(slot);
+            if let Err(e) = probe.write_slot(&prepared.insn, slot) {
+                slots.free(slot);
+                return Err(e);
+            }
+        }
+        Ok(probe)
+    }
+
+    /// Copies the instruction into `slot`, followed by the breakpoint that ends the step.
+    fn write_slot(&self, insn: &decode::Insn, slot: usize) -> Result {
+        let len = usize::from(self.len);
+        let mut copy = [INT3; slots::SLOT_SIZE];
+        copy[..len].copy_from_slice(&self.original[..len]);
+        if insn.is_rip_relative() {
+            let disp = prepare::relocated_displacement(
+                insn,
+                &self.original,
+                self.addr as u64,
+                slot as u64,
+            )
+            .ok_or_else(|| {
+                pr_err!(
+                    "new displacement does not fit into s32 at {:#x}\n",
+                    self.addr
+                );
+                EINVAL
+            })?;
+            let at = usize::from(insn.disp_offset);
+            copy[at..at + 4].copy_from_slice(&disp.to_le_bytes());
+        }
+        text_write(slot, &copy)
+    }
+
+    /// Gives the slot back. The caller has made sure no CPU can still be in it.
+    pub(crate) fn release(&mut self, slots: &mut Slots) {
+        if let Some(slot) = self.slot.take() {
+            slots.free(slot);
+        }
+    }
+}
+
+/// The registers of a kernel-mode `int3`, if this die notification is one.
+///
+/// # Safety
+///
+/// `val` and `data` must be the arguments of a die notifier call.
+pub(crate) unsafe fn breakpoint_regs<'a>(
+    val: usize,
+    data: *mut c_void,
+) -> Option<&'a mut bindings::pt_regs> {
+    // SAFETY: Per the function's safety requirement `data` points to a `struct die_args`; the
+    // returned `pt_regs` is the trapped context, valid and exclusively ours for the
+    // notification.
+    unsafe { rkp_die_int3_regs(val, data).as_mut() }
+}
+
+/// The address of the breakpoint that trapped: `int3` leaves `ip` after itself.
+pub(crate) fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
+    regs.ip - 1
+}
+
+/// If the byte before `ip` is no longer a breakpoint (a probe was removed while this CPU was
+/// on its way into the handler), rewinds `ip` so the original instruction runs, and says so.
+pub(crate) fn retry_if_stale(regs: &mut bindings::pt_regs) -> bool {
+    let mut byte = [0u8];
+    if text_read(breakpoint_addr(regs), &mut byte).is_ok() && byte[0] != INT3 {
+        regs.ip -= 1;
+        return true;
+    }
+    false
+}
+
+/// The context of `regs` as the emulation sees it.
+struct Regs<'a>(&'a mut bindings::pt_regs);
+
+impl Regs<'_> {
+    fn gpr_mut(&mut self, n: u8) -> &mut usize {
+        let r = &mut *self.0;
+        match n {
+            0 => &mut r.ax,
+            1 => &mut r.cx,
+            2 => &mut r.dx,
+            3 => &mut r.bx,
+            4 => &mut r.sp,
+            5 => &mut r.bp,
+            6 => &mut r.si,
+            7 => &mut r.di,
+            8 => &mut r.r8,
+            9 => &mut r.r9,
+            10 => &mut r.r10,
+            11 => &mut r.r11,
+            12 => &mut r.r12,
+            13 => &mut r.r13,
+            14 => &mut r.r14,
+            _ => &mut r.r15,
+        }
+    }
+}
+
+impl Machine for Regs<'_> {
+    fn ip(&self) -> u64 {
+        self.0.ip as u64
+    }
+    fn set_ip(&mut self, ip: u64) {
+        self.0.ip = ip as usize;
+    }
+    fn sp(&self) -> u64 {
+        self.0.sp as u64
+    }
+    fn set_sp(&mut self, sp: u64) {
+        self.0.sp = sp as usize;
+    }
+    fn flags(&self) -> u64 {
+        self.0.flags as u64
+    }
+    fn set_flags(&mut self, f: u64) {
+        self.0.flags = f as usize;
+    }
+    fn gpr(&self, n: u8) -> u64 {
+        let r = &*self.0;
+        (match n {
+            0 => r.ax,
+            1 => r.cx,
+            2 => r.dx,
+            3 => r.bx,
+            4 => r.sp,
+            5 => r.bp,
+            6 => r.si,
+            7 => r.di,
+            8 => r.r8,
+            9 => r.r9,
+            10 => r.r10,
+            11 => r.r11,
+            12 => r.r12,
+            13 => r.r13,
+            14 => r.r14,
+            _ => r.r15,
+        }) as u64
+    }
+    fn set_gpr(&mut self, n: u8, value: u64) {
+        *self.gpr_mut(n) = value as usize;
+    }
+    fn write_stack(&mut self, addr: u64, value: u64) {
+        // SAFETY: `addr` is at most one word below the trapped kernel stack pointer; the int3
+        // entry code leaves a gap there so the exception frame is not overwritten
+        // (arch/x86/entry/entry_64.S, X86_TRAP_BP). The stack is mapped and writable.
+        unsafe { core::ptr::write(addr as *mut u64, value) };
+    }
+    fn read_stack(&self, addr: u64) -> u64 {
+        // SAFETY: `addr` is the trapped kernel stack pointer, mapped and readable.
+        unsafe { core::ptr::read(addr as *const u64) }
+    }
+}
+
+/// How a hit continues after the pre-handlers.
+pub(crate) enum Step {
+    /// The instruction was emulated: the post-handlers can run now.
+    Emulated,
+    /// The CPU will run the copy in the slot with interrupts off, then trap again;
+    /// `interrupts_were_on` is restored by [`finish_slot`].
+    InSlot { interrupts_were_on: bool },
+}
+
+/// Carries out the probed instruction: emulates it, or sends the CPU to its slot.
+pub(crate) fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+    match (probe.plan, probe.slot) {
+        (Plan::Emulate(e), _) => {
+            emulate::emulate(e, &mut Regs(regs), probe.addr as u64, probe.len);
+            Step::Emulated
+        }
+        (Plan::OutOfLine, Some(slot)) => {
+            let interrupts_were_on = regs.flags & IF != 0;
+            regs.flags &= !IF;
+            regs.ip = slot;
+            Step::InSlot { interrupts_were_on }
+        }
+        (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
+    }
+}
+
+/// Whether this trap is the breakpoint after `probe`'s copy in its slot.
+pub(crate) fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
+    probe
+        .slot
+        .is_some_and(|slot| breakpoint_addr(regs) == slot + usize::from(probe.len))
+}
+
+/// Moves the CPU from the end of the slot back to the instruction after the probe.
+pub(crate) fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
+    let slot = probe.slot.unwrap_or(0);
+    // The copy may have jumped nowhere (no branches run out of line): ip is slot + len + 1.
+    regs.ip = regs.ip - 1 - slot + probe.addr;
+    if interrupts_were_on {
+        regs.flags |= IF;
+    }
+}

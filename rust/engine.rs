@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The arch-neutral probe engine: which addresses are probed, by whom, and whether their
+//! breakpoints are in place.
+//!
+//! Process context changes the [`Registry`] under a mutex. The hit path never takes that
+//! mutex: it reads an immutable [`Snapshot`] (a sorted table of probed addresses and their
+//! probes) published through an atomic pointer and freed only after an RCU grace period.
+//!
+//! Ordering, as in Linux: a new address is published before its breakpoint is written; a
+//! breakpoint is removed (and every CPU serialised, which waits for CPUs in the trap handler
+//! or in a slot) before the address is unpublished; memory is freed only after a grace period
+//! that follows the unpublish.
+
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        rcu, Mutex,
+    },
+};
+
+use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use crate::arch;
+use crate::kallsyms;
+use crate::percpu::CpuStates;
+
+/// The engine the trap handler, the exported API and debugfs use; set while the module is live.
+static CURRENT: Atomic<*const Engine> = Atomic::new(core::ptr::null());
+
+/// The live engine, if the module is live.
+pub(crate) fn current() -> Option<&'static Engine> {
+    // SAFETY: `CURRENT` points to the module's engine from `Engine::make_current` until the
+    // module's exit clears it; the engine is freed only after the trap hook is unregistered
+    // (which waits for running callbacks) and after every client (which holds a module
+    // reference) is gone.
+    unsafe { CURRENT.load(Acquire).as_ref() }
+}
+
+/// The code under one probed address: shared by every probe there, never changed after
+/// creation (the hit path reads it without locks).
+pub(crate) struct Code {
+    pub(crate) probe: arch::Probe,
+}
+
+/// A probed address.
+struct Site {
+    code: KBox<Code>,
+    /// Registered probes, newest first (the order Linux runs aggregated handlers in).
+    probes: KVec<*mut RawKprobe>,
+    armed: bool,
+}
+
+impl Site {
+    fn addr(&self) -> usize {
+        self.code.probe.addr
+    }
+
+    /// Whether the breakpoint should be in place.
+    fn wants_armed(&self, all_disarmed: bool) -> bool {
+        // SAFETY: Registered probes stay valid until they are unregistered, which needs the
+        // registry mutex that our caller holds.
+        !all_disarmed
+            && self
+                .probes
+                .iter()
+                .any(|&p| unsafe { (*p).flags.load(Relaxed) } & (FLAG_DISABLED | FLAG_GONE) == 0)
+    }
+}
+
+/// One probed address as the hit path sees it.
+pub(crate) struct Entry {
+    pub(crate) addr: usize,
+    pub(crate) code: *const Code,
+    /// The probes at `addr`, newest first.
+    pub(crate) probes: KVec<*mut RawKprobe>,
+}
+
+/// What the hit path reads: every probed address, sorted.
+pub(crate) struct Snapshot {
+    entries: KVec<Entry>,
+}
+
+impl Snapshot {
+    /// The entry for `addr`, if it is probed.
+    pub(crate) fn find(&self, addr: usize) -> Option<&Entry> {
+        self.entries
+            .binary_search_by_key(&addr, |e| e.addr)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+}
+
+/// State only process context touches, under the mutex.
+pub(crate) struct Registry {
+    sites: KVec<Site>,
+    slots: arch::Slots,
+    all_disarmed: bool,
+}
+
+/// The engine.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Engine {
+    #[pin]
+    registry: Mutex<Registry>,
+    snapshot: Atomic<*mut Snapshot>,
+    pub(crate) cpus: CpuStates,
+}
+
+// SAFETY: The raw pointers the engine holds are to registered probes (valid and `Sync` by the
+// ABI contract while registered) and to its own snapshot and code, published with release
+// ordering and freed only after RCU grace periods.
+unsafe impl Send for Engine {}
+// SAFETY: As above; all mutation goes through the mutex or atomics.
+unsafe impl Sync for Engine {}
+
+impl Engine {
+    /// A new engine with nothing registered.
+    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
+        let cpus = CpuStates::new()?;
+        Ok(try_pin_init!(Self {
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false }),
+            snapshot: Atomic::new(core::ptr::null_mut()),
+            cpus,
+        }? Error))
+    }
+
+    /// Makes `engine` the one [`current`] returns (`None` to clear it).
+    pub(crate) fn make_current(engine: Option<&Self>) {
+        CURRENT.store(
+            engine.map_or(core::ptr::null(), core::ptr::from_ref),
+            Release,
+        );
+    }
+
+    /// The current snapshot. The caller must be in an RCU read-side critical section (which
+    /// includes running with interrupts off), and use it only inside it.
+    pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
+        // SAFETY: Snapshots are freed only after a grace period following their replacement,
+        // so one read inside a read-side critical section stays valid through it.
+        unsafe { self.snapshot.load(Acquire).as_ref() }
+    }
+
+    /// Builds the snapshot of `reg`: every site that still has probes.
+    fn build(reg: &Registry) -> Result<KBox<Snapshot>> {
+        let mut entries = KVec::with_capacity(reg.sites.len(), GFP_KERNEL)?;
+        for site in reg.sites.iter().filter(|s| !s.probes.is_empty()) {
+            let mut probes = KVec::with_capacity(site.probes.len(), GFP_KERNEL)?;
+            probes.extend_from_slice(&site.probes, GFP_KERNEL)?;
+            entries.push(
+                Entry {
+                    addr: site.addr(),
+                    code: &*site.code,
+                    probes,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        entries.sort_unstable_by_key(|e| e.addr);
+        Ok(KBox::new(Snapshot { entries }, GFP_KERNEL)?)
+    }
+
+    /// Publishes a snapshot of `reg`, then waits for a grace period and frees the previous
+    /// one: afterwards no CPU can see what `reg` no longer has.
+    fn publish(&self, reg: &Registry) -> Result {
+        let new = KBox::into_raw(Self::build(reg)?);
+        let old = self.snapshot.xchg(new, Release);
+        rcu::synchronize_rcu();
+        if !old.is_null() {
+            // SAFETY: `old` came from `KBox::into_raw` in an earlier publish; after the grace
+            // period no reader can still hold it.
+            drop(unsafe { KBox::from_raw(old) });
+        }
+        Ok(())
+    }
+
+    /// [`Self::publish`] for paths that cannot fail (unregistration): retries until memory
+    /// for the snapshot is found.
+    fn publish_retrying(&self, reg: &Registry) {
+        while self.publish(reg).is_err() {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+        }
+    }
+
+    /// Puts the breakpoint of `site` in place or takes it out, as its probes and the global
+    /// switch say.
+    fn update_arming(site: &mut Site, all_disarmed: bool) -> Result {
+        let want = site.wants_armed(all_disarmed);
+        if want != site.armed {
+            let probe = &site.code.probe;
+            if want {
+                arch::arm(probe.addr)?;
+            } else {
+                arch::disarm(probe.addr, probe.original_byte())?;
+            }
+            site.armed = want;
+        }
+        Ok(())
+    }
+
+    /// The original first byte at `addr` if rkprobes has a breakpoint there.
+    fn recover(sites: &KVec<Site>, addr: usize) -> Option<u8> {
+        sites
+            .iter()
+            .find(|s| s.addr() == addr && s.armed)
+            .map(|s| s.code.probe.original_byte())
+    }
+
+    /// Resolves a probe's target to an address and the function containing it.
+    fn resolve(p: &RawKprobe) -> Result<(usize, arch::Function)> {
+        let base = match (p.symbol_name.is_null(), p.addr) {
+            (true, 0) | (false, 1..) => return Err(EINVAL),
+            (true, addr) => addr,
+            (false, 0) => {
+                // SAFETY: The ABI requires `symbol_name` to be NUL-terminated when set.
+                let name = unsafe { CStr::from_char_ptr(p.symbol_name) };
+                kallsyms::lookup(name.to_bytes())?
+            }
+        };
+        let addr = base.checked_add(p.offset as usize).ok_or(EINVAL)?;
+        let desc = kallsyms::Description::of(addr).ok_or(ENOENT)?;
+        let d = desc.parsed().ok_or(ENOENT)?;
+        if d.name.starts_with(b"__cfi_") || d.name.starts_with(b"__pfx_") {
+            return Err(EINVAL);
+        }
+        if d.module == Some(b"rkprobes") {
+            // The framework cannot probe itself.
+            return Err(EINVAL);
+        }
+        let func = arch::Function {
+            start: addr - d.offset,
+            size: d.size,
+        };
+        if !kallsyms::is_text(func.start, d.name, d.module)? {
+            return Err(EINVAL);
+        }
+        Ok((arch::canonical_addr(addr, &func), func))
+    }
+
+    /// `register_kprobe()`.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be valid, pinned, and stay valid until it is unregistered; its handlers must
+    /// be callable from any CPU in NMI-like context until then.
+    pub(crate) unsafe fn register(&self, p: *mut RawKprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement.
+        let probe = unsafe { &mut *p };
+        if probe.registered.load(Relaxed) {
+            return Err(EINVAL);
+        }
+        let (addr, func) = Self::resolve(probe)?;
+        let mut reg = self.registry.lock();
+        if reg
+            .sites
+            .iter()
+            .flat_map(|s| s.probes.iter())
+            .any(|&q| q == p)
+        {
+            return Err(EINVAL);
+        }
+        probe
+            .flags
+            .store(probe.flags.load(Relaxed) & FLAG_DISABLED, Relaxed);
+        probe.nmissed.store(0, Relaxed);
+        probe.nhit.store(0, Relaxed);
+        let reg = &mut *reg;
+        let index = match reg.sites.iter().position(|s| s.addr() == addr) {
+            Some(i) => {
+                reg.sites[i].probes.reserve(1, GFP_KERNEL)?;
+                i
+            }
+            None => {
+                reg.sites.reserve(1, GFP_KERNEL)?;
+                let probes = KVec::with_capacity(1, GFP_KERNEL)?;
+                let code = KBox::<Code>::new_uninit(GFP_KERNEL)?;
+                let prepared = arch::Probe::prepare(addr, &func, &mut reg.slots, |a| {
+                    Self::recover(&reg.sites, a)
+                })?;
+                let site = Site {
+                    code: code.write(Code { probe: prepared }),
+                    probes,
+                    armed: false,
+                };
+                reg.sites.push_within_capacity(site).map_err(|_| ENOMEM)?;
+                reg.sites.len() - 1
+            }
+        };
+        reg.sites[index]
+            .probes
+            .insert_within_capacity(0, p)
+            .map_err(|_| ENOMEM)?;
+        probe.addr = addr;
+        if let Err(e) = self
+            .publish(reg)
+            .and_then(|()| Self::update_arming(&mut reg.sites[index], reg.all_disarmed))
+        {
+            self.remove(reg, &[p]);
+            return Err(e);
+        }
+        probe.registered.store(true, Release);
+        Ok(())
+    }
+
+    /// Takes `probes` out of the registry, disarming and freeing sites that become empty.
+    /// Returns after one grace period, when no CPU can run the probes' handlers any more.
+    fn remove(&self, reg: &mut Registry, probes: &[*mut RawKprobe]) {
+        let all_disarmed = reg.all_disarmed;
+        for site in reg.sites.iter_mut() {
+            site.probes.retain(|q| !probes.contains(&*q));
+            // An emptied site is disarmed here; disarming serialises every CPU, so none is
+            // left in the trap handler or the slot for it.
+            if let Err(e) = Self::update_arming(site, all_disarmed) {
+                pr_err!("cannot restore the text at {:#x}: {e:?}\n", site.addr());
+            }
+        }
+        self.publish_retrying(reg);
+        let slots = &mut reg.slots;
+        reg.sites.retain(|site| {
+            if !site.probes.is_empty() {
+                return true;
+            }
+            site.code.probe.release(slots);
+            false
+        });
+        for &p in probes {
+            // SAFETY: The caller's probes are valid until this returns.
+            unsafe { (*p).registered.store(false, Release) };
+        }
+    }
+
+    /// `unregister_kprobes()`: one grace period for the whole batch. Probes that are not
+    /// registered are skipped.
+    ///
+    /// # Safety
+    ///
+    /// Each pointer must be valid (a probe that was registered with [`Engine::register`] or
+    /// never registered).
+    pub(crate) unsafe fn unregister(&self, probes: &[*mut RawKprobe]) {
+        let mut reg = self.registry.lock();
+        let registered = |p: &*mut RawKprobe| {
+            // SAFETY: Valid per the function's safety requirement.
+            unsafe { (**p).registered.load(Relaxed) }
+        };
+        if probes.iter().any(registered) {
+            self.remove(&mut reg, probes);
+        }
+    }
+
+    /// `enable_kprobe()` / `disable_kprobe()`.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be valid.
+    pub(crate) unsafe fn set_enabled(&self, p: *mut RawKprobe, enable: bool) -> Result {
+        let mut reg = self.registry.lock();
+        let all_disarmed = reg.all_disarmed;
+        let site = reg
+            .sites
+            .iter_mut()
+            .find(|s| s.probes.contains(&p))
+            .ok_or(EINVAL)?;
+        // SAFETY: Registered, hence valid.
+        let flags = unsafe { &(*p).flags };
+        let old = flags.load(Relaxed);
+        if enable && old & FLAG_GONE != 0 {
+            return Err(EINVAL);
+        }
+        let new = if enable {
+            old & !FLAG_DISABLED
+        } else {
+            old | FLAG_DISABLED
+        };
+        flags.store(new, Relaxed);
+        Self::update_arming(site, all_disarmed).inspect_err(|_| flags.store(old, Relaxed))
+    }
+
+    /// Whether probes are globally armed (`/sys/kernel/debug/kprobes/enabled`).
+    pub(crate) fn globally_enabled(&self) -> bool {
+        !self.registry.lock().all_disarmed
+    }
+
+    /// Arms or disarms every probe; per-probe flags are untouched. Best effort, like Linux:
+    /// returns the last error.
+    pub(crate) fn set_globally_enabled(&self, enable: bool) -> Result {
+        let mut reg = self.registry.lock();
+        if reg.all_disarmed != enable {
+            return Ok(());
+        }
+        reg.all_disarmed = !enable;
+        let (mut errors, mut result) = (0, Ok(()));
+        let total = reg.sites.len();
+        for site in reg.sites.iter_mut() {
+            if let Err(e) = Self::update_arming(site, !enable) {
+                errors += 1;
+                result = Err(e);
+            }
+        }
+        let what = if enable { "enabled" } else { "disabled" };
+        if errors > 0 {
+            pr_warn!(
+                "Kprobes globally {what}, but failed to {} {errors} out of {total} probes\n",
+                &what[..what.len() - 1]
+            );
+        } else {
+            pr_info!("Kprobes globally {what}\n");
+        }
+        result
+    }
+
+    /// Calls `f` with each registered probe's address and flags, in address order.
+    pub(crate) fn for_each_probe(
+        &self,
+        mut f: impl FnMut(usize, u32) -> core::fmt::Result,
+    ) -> core::fmt::Result {
+        let reg = self.registry.lock();
+        let mut sites: KVec<&Site> = KVec::new();
+        for s in reg.sites.iter() {
+            sites.push(s, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
+        }
+        sites.sort_unstable_by_key(|s| s.addr());
+        for s in sites.iter() {
+            for &p in s.probes.iter() {
+                // SAFETY: Registered, hence valid, while we hold the mutex.
+                f(s.addr(), unsafe { (*p).flags.load(Relaxed) })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Slots in use (for the self-tests and the documentation of the capacity).
+    pub(crate) fn slots_in_use(&self) -> u32 {
+        self.registry.lock().slots.in_use()
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Engine {
+    fn drop(self: Pin<&mut Self>) {
+        // Clients hold a module reference on rkprobes while they have probes, so none is left.
+        let old = self.snapshot.xchg(core::ptr::null_mut(), Relaxed);
+        if !old.is_null() {
+            rcu::synchronize_rcu();
+            // SAFETY: As in `publish`.
+            drop(unsafe { KBox::from_raw(old) });
+        }
+    }
+}

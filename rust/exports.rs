@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The functions client modules call (exported GPL by `exports.c`), with Linux's semantics
+//! and errnos. The safe API in `rust/client/` wraps them.
+
+use kernel::{ffi::c_int, prelude::*};
+
+use crate::abi::RawKprobe;
+use crate::engine;
+
+fn errno(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `register_kprobe()`.
+///
+/// # Safety
+///
+/// `p` must point to a valid, pinned [`RawKprobe`] that stays valid until it is unregistered,
+/// with handlers callable from any CPU in NMI-like context until then.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kprobe(p: *mut RawKprobe) -> c_int {
+    let Some(engine) = engine::current() else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: Per the function's safety requirement.
+    errno(unsafe { engine.register(p) })
+}
+
+/// `register_kprobes()`: registers `num` probes in order; on the first failure the ones
+/// already registered are unregistered and that error is returned. `EINVAL` if `num <= 0`.
+///
+/// # Safety
+///
+/// `ps` must point to `num` pointers, each as [`rkp_register_kprobe`] requires.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kprobes(
+    ps: *const *mut RawKprobe,
+    num: c_int,
+) -> c_int {
+    if num <= 0 || ps.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `ps` points to `num` pointers.
+    let probes = unsafe { core::slice::from_raw_parts(ps, num as usize) };
+    for (i, &p) in probes.iter().enumerate() {
+        // SAFETY: Per the function's safety requirement.
+        let ret = unsafe { rkp_register_kprobe(p) };
+        if ret != 0 {
+            // SAFETY: The first `i` were registered above.
+            unsafe { rkp_unregister_kprobes(ps, i as c_int) };
+            return ret;
+        }
+    }
+    0
+}
+
+/// `unregister_kprobe()`. When it returns, no CPU runs the probe's handlers.
+///
+/// # Safety
+///
+/// `p` must point to a valid [`RawKprobe`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_unregister_kprobe(p: *mut RawKprobe) {
+    // SAFETY: Per the function's safety requirement.
+    unsafe { rkp_unregister_kprobes(&p, 1) };
+}
+
+/// `unregister_kprobes()`: one grace period for the whole batch; unregistered probes are
+/// skipped; nothing happens if `num <= 0`.
+///
+/// # Safety
+///
+/// `ps` must point to `num` pointers to valid [`RawKprobe`]s.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_unregister_kprobes(ps: *const *mut RawKprobe, num: c_int) {
+    let Some(engine) = engine::current() else {
+        return;
+    };
+    if num <= 0 || ps.is_null() {
+        return;
+    }
+    // SAFETY: `ps` points to `num` pointers, each to a valid probe.
+    unsafe { engine.unregister(core::slice::from_raw_parts(ps, num as usize)) };
+}
+
+/// `enable_kprobe()`: `EINVAL` if `p` is not registered or its code is gone.
+///
+/// # Safety
+///
+/// `p` must point to a valid [`RawKprobe`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int {
+    let Some(engine) = engine::current() else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: Per the function's safety requirement.
+    errno(unsafe { engine.set_enabled(p, true) })
+}
+
+/// `disable_kprobe()`: `EINVAL` if `p` is not registered.
+///
+/// # Safety
+///
+/// `p` must point to a valid [`RawKprobe`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
+    let Some(engine) = engine::current() else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: Per the function's safety requirement.
+    errno(unsafe { engine.set_enabled(p, false) })
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hit path: runs in the breakpoint trap, in NMI-like context with interrupts off. It
+//! takes no locks and allocates nothing: it finds the probe in the RCU-published snapshot,
+//! keeps its state in this CPU's stack, and calls the handlers.
+
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{c_int, c_ulong, c_void},
+    prelude::*,
+    sync::{atomic::Relaxed, rcu},
+    types::Opaque,
+};
+
+use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use crate::arch;
+use crate::engine::{Engine, Entry};
+use crate::percpu::{status, CpuState, Frame};
+
+fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
+    for &p in entry.probes.iter() {
+        // SAFETY: Probes in a published snapshot stay valid until a grace period after they
+        // leave it; we are inside a read-side critical section.
+        let probe = unsafe { &*p };
+        if probe.flags.load(Relaxed) & (FLAG_DISABLED | FLAG_GONE) == 0 && !f(probe, p) {
+            return;
+        }
+    }
+}
+
+fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
+    for_each_enabled(entry, |probe, p| {
+        if let Some(post) = probe.post_handler {
+            // SAFETY: The ABI contract: handlers are callable in this context while the probe
+            // is registered; `regs` is the trapped context.
+            unsafe { post(p, regs, 0) };
+        }
+        true
+    });
+}
+
+/// Runs the probed instruction: emulated now (then the post-handlers), or in the slot.
+fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_regs) {
+    // SAFETY: `code` lives as long as its snapshot entry.
+    let code = unsafe { &*entry.code };
+    match arch::single_step(&code.probe, regs) {
+        arch::Step::Emulated => {
+            if frame.status() == status::ACTIVE {
+                frame.set_status(status::SSDONE);
+                post_handlers(entry, regs);
+            }
+            cpu.pop();
+        }
+        arch::Step::InSlot { interrupts_were_on } => {
+            frame.set_interrupts_were_on(interrupts_were_on);
+            if frame.status() == status::ACTIVE {
+                frame.set_status(status::SS);
+            }
+        }
+    }
+}
+
+/// Handles a breakpoint; `false` if it is not rkprobes'.
+fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
+    let cpu = engine.cpus.this_cpu();
+    let addr = arch::breakpoint_addr(regs);
+    let _rcu = rcu::read_lock();
+
+    if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
+        if cpu.running() {
+            // A probe hit while another is handled on this CPU: count it missed and only
+            // run the instruction (Linux's reenter_kprobe()).
+            for_each_enabled(entry, |probe, _| {
+                probe.nmissed.add(1, Relaxed);
+                true
+            });
+            let Some(frame) = cpu.push(entry, status::REENTER) else {
+                pr_err!("probe at {addr:#x} hit nested too deeply; cannot continue\n");
+                return false;
+            };
+            step(entry, frame, cpu, regs);
+            return true;
+        }
+        let Some(frame) = cpu.push(entry, status::ACTIVE) else {
+            return false;
+        };
+        let mut skip = false;
+        for_each_enabled(entry, |probe, p| {
+            probe.nhit.add(1, Relaxed);
+            if let Some(pre) = probe.pre_handler {
+                // SAFETY: As in `post_handlers`.
+                skip = unsafe { pre(p, regs) } != 0;
+            }
+            // The first pre-handler that redirects execution ends the walk, as in Linux.
+            !skip
+        });
+        if skip {
+            cpu.pop();
+        } else {
+            step(entry, frame, cpu, regs);
+        }
+        return true;
+    }
+
+    if let Some(frame) = cpu.top() {
+        let s = frame.status();
+        let entry = frame.entry();
+        // SAFETY: As in `step`.
+        let code = unsafe { &*entry.code };
+        if (s == status::SS || s == status::REENTER) && arch::is_slot_trap(&code.probe, regs) {
+            arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
+            if s == status::SS {
+                frame.set_status(status::SSDONE);
+                post_handlers(entry, regs);
+            }
+            cpu.pop();
+            return true;
+        }
+    }
+
+    // A breakpoint rkprobes just removed, hit by a CPU that was already on its way here.
+    arch::retry_if_stale(regs)
+}
+
+/// The die notifier callback.
+///
+/// # Safety
+///
+/// Called by the die notifier chain with its arguments.
+unsafe extern "C" fn notify(
+    _nb: *mut bindings::notifier_block,
+    val: c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: `val` and `data` come from the die chain.
+    let Some(regs) = (unsafe { arch::breakpoint_regs(val, data) }) else {
+        return bindings::NOTIFY_DONE as c_int;
+    };
+    let Some(engine) = crate::engine::current() else {
+        return bindings::NOTIFY_DONE as c_int;
+    };
+    if on_breakpoint(engine, regs) {
+        bindings::NOTIFY_STOP as c_int
+    } else {
+        bindings::NOTIFY_DONE as c_int
+    }
+}
+
+extern "C" {
+    fn register_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
+    fn unregister_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
+}
+
+/// The breakpoint hook: a die notifier that hands breakpoints to the engine, registered until
+/// dropped.
+#[pin_data(PinnedDrop)]
+pub(crate) struct TrapHook {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+}
+
+// SAFETY: The notifier block is only touched by the notifier chain, which has its own locking.
+unsafe impl Send for TrapHook {}
+// SAFETY: As above.
+unsafe impl Sync for TrapHook {}
+
+impl TrapHook {
+    /// Registers the hook.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            nb <- Opaque::try_ffi_init(move |slot: *mut bindings::notifier_block| {
+                // SAFETY: `slot` is valid for writes; a zeroed notifier block is valid.
+                unsafe {
+                    slot.write(core::mem::zeroed());
+                    (*slot).notifier_call = Some(notify);
+                    // Before other die notifiers: breakpoints are ours or nobody's.
+                    (*slot).priority = i32::MAX - 1;
+                }
+                // SAFETY: `slot` is a pinned, initialised notifier block.
+                to_result(unsafe { register_die_notifier(slot) })
+            }),
+        }? Error)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for TrapHook {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered in `new`; unregistering waits for running callbacks.
+        unsafe { unregister_die_notifier(self.nb.get()) };
+    }
+}

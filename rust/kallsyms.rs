@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Symbols, without `kallsyms_lookup_name()` (not exported to modules).
+//!
+//! - Name to address: read `/proc/kallsyms` from the kernel (`filp_open` + `kernel_read`) and
+//!   take the first symbol of that name, as `kallsyms_lookup_name()` does; `module:name`
+//!   selects a module's symbol. The reader's credentials decide whether addresses are
+//!   visible, so this works for callers that may see kernel addresses (root: `insmod`).
+//! - Address to symbol: `sprint_symbol()` (exported), parsed.
+//!
+//! Both run in process context only; a name lookup reads the whole file (its cost is in the
+//! design documentation).
+
+use kernel::{bindings, prelude::*};
+
+use crate::logic::{kallsyms as lines, symbol};
+
+/// Room for the longest string `sprint_symbol()` writes: `KSYM_SYMBOL_LEN`
+/// (include/linux/kallsyms.h) is a macro bindgen cannot evaluate; this bounds it from above
+/// (format, name, two 64-bit hex numbers, module name, build ID).
+const SYMBOL_LEN: usize =
+    32 + bindings::KSYM_NAME_LEN as usize + 2 * 19 + 64 + 2 * bindings::BUILD_ID_SIZE_MAX as usize;
+
+/// Calls `f` for each line of `/proc/kallsyms` until it returns `Some`.
+fn scan<T>(mut f: impl FnMut(lines::Entry<'_>) -> Option<T>) -> Result<Option<T>> {
+    // SAFETY: The path is a NUL-terminated string; `filp_open` returns a file or an error
+    // pointer.
+    let file = unsafe {
+        bindings::filp_open(
+            c"/proc/kallsyms".as_char_ptr(),
+            bindings::O_RDONLY as i32,
+            0,
+        )
+    };
+    let file = kernel::error::from_err_ptr(file)?;
+    let mut buf = KVec::<u8>::with_capacity(8192, GFP_KERNEL)?;
+    buf.resize(8192, 0, GFP_KERNEL)?;
+    let mut pos: bindings::loff_t = 0;
+    let mut kept = 0;
+    let result = loop {
+        // SAFETY: `file` is open; `buf[kept..]` is valid for writes of its length.
+        let n = unsafe {
+            bindings::kernel_read(
+                file,
+                buf[kept..].as_mut_ptr().cast(),
+                buf.len() - kept,
+                &mut pos,
+            )
+        };
+        if n < 0 {
+            break Err(Error::from_errno(n as i32));
+        }
+        if n == 0 {
+            break Ok(None);
+        }
+        let filled = kept + n as usize;
+        let (found, used) = lines::scan(&buf[..filled], &mut f);
+        if found.is_some() {
+            break Ok(found);
+        }
+        // Keep the incomplete last line for the next read.
+        buf.copy_within(used..filled, 0);
+        kept = filled - used;
+        if kept == buf.len() {
+            break Err(EINVAL);
+        }
+    };
+    // SAFETY: `file` was opened above and is closed once.
+    unsafe { bindings::filp_close(file, core::ptr::null_mut()) };
+    result
+}
+
+/// Finds the address of the first symbol called `name` (or `module:name`).
+///
+/// `ENOENT` if there is none, or if this context may not see kernel addresses.
+pub(crate) fn lookup(name: &[u8]) -> Result<usize> {
+    match scan(|e| e.matches(name).then_some(e.addr))? {
+        Some(addr) if addr != 0 => Ok(addr),
+        Some(_) => {
+            pr_warn!("cannot see kernel addresses in /proc/kallsyms (kptr_restrict)\n");
+            Err(ENOENT)
+        }
+        None => Err(ENOENT),
+    }
+}
+
+/// Whether the symbol starting at `start` and called `name` (in `module`) is text.
+pub(crate) fn is_text(start: usize, name: &[u8], module: Option<&[u8]>) -> Result<bool> {
+    let found =
+        scan(|e| (e.addr == start && e.name == name && e.module == module).then_some(e.is_text()))?;
+    Ok(found.unwrap_or(false))
+}
+
+/// An address described by `sprint_symbol()`.
+pub(crate) struct Description {
+    buf: [u8; SYMBOL_LEN],
+    len: usize,
+}
+
+impl Description {
+    /// Describes `addr`; `None` when it is in no symbol.
+    pub(crate) fn of(addr: usize) -> Option<Self> {
+        let mut buf = [0u8; SYMBOL_LEN];
+        // SAFETY: `buf` has room for `KSYM_SYMBOL_LEN` bytes, as `sprint_symbol` requires.
+        let len = unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
+        let d = Self {
+            buf,
+            len: len.max(0) as usize,
+        };
+        if d.parsed().is_some() {
+            Some(d)
+        } else {
+            None
+        }
+    }
+
+    /// The parsed description.
+    pub(crate) fn parsed(&self) -> Option<symbol::Described<'_>> {
+        symbol::parse(&self.buf[..self.len])
+    }
+}
