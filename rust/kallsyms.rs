@@ -2,8 +2,9 @@
 
 //! Symbols, without `kallsyms_lookup_name()` (not exported to modules).
 //!
-//! - Name to address: read `/proc/kallsyms` from the kernel (`filp_open` + `kernel_read`) and
-//!   take the first symbol of that name, as `kallsyms_lookup_name()` does; `module:name`
+//! - Name to address: read `/proc/kallsyms` from the kernel (`filp_open`, then
+//!   `seq_read_iter()`, as `kernel_read()` refuses procfs files without `read_iter`) and take
+//!   the first symbol of that name, as `kallsyms_lookup_name()` does; `module:name`
 //!   selects a module's symbol. The reader's credentials decide whether addresses are
 //!   visible, so this works for callers that may see kernel addresses (root: `insmod`).
 //! - Address to symbol: `sprint_symbol()` (exported), parsed.
@@ -11,9 +12,19 @@
 //! Both run in process context only; a name lookup reads the whole file (its cost is in the
 //! design documentation).
 
-use kernel::{bindings, prelude::*};
+use kernel::{bindings, ffi::c_void, prelude::*};
 
 use crate::logic::{kallsyms as lines, symbol};
+
+extern "C" {
+    /// `rust/seq_read.c`: reads a seq_file from the kernel.
+    fn rkp_seq_file_read(
+        file: *mut c_void,
+        buf: *mut u8,
+        len: usize,
+        pos: *mut bindings::loff_t,
+    ) -> isize;
+}
 
 /// Room for the longest string `sprint_symbol()` writes: `KSYM_SYMBOL_LEN`
 /// (include/linux/kallsyms.h) is a macro bindgen cannot evaluate; this bounds it from above
@@ -38,11 +49,11 @@ fn scan<T>(mut f: impl FnMut(lines::Entry<'_>) -> Option<T>) -> Result<Option<T>
     let mut pos: bindings::loff_t = 0;
     let mut kept = 0;
     let result = loop {
-        // SAFETY: `file` is open; `buf[kept..]` is valid for writes of its length.
+        // SAFETY: `file` is an open seq_file; `buf[kept..]` is valid for writes of its length.
         let n = unsafe {
-            bindings::kernel_read(
-                file,
-                buf[kept..].as_mut_ptr().cast(),
+            rkp_seq_file_read(
+                file.cast(),
+                buf[kept..].as_mut_ptr(),
                 buf.len() - kept,
                 &mut pos,
             )

@@ -22,7 +22,7 @@ else
 	. "$top/scripts/env.sh"
 	kdir=$("$top/scripts/build-kernel.sh" "$name")
 	out="$top/build/$name"
-	args=(ARCH="$(rkp_kernel_arch "$name")" CROSS_COMPILE="$(rkp_cross_compile "$name")" BINDGEN="$BINDGEN")
+	args=(ARCH="$(rkp_kernel_arch "$name")" CROSS_COMPILE="$(rkp_cross_compile "$name")" BINDGEN="$BINDGEN" RKP_BUILD_TESTS=1)
 fi
 mkdir -p "$out"
 make -C "$kdir" M="$top" MO="$out" "${args[@]}" "$@" modules

@@ -34,8 +34,11 @@ add_counts() {
 	fi
 }
 
+# Kernel-side Rust (the host crates are cargo's).
+KERNEL_RS="rust/*.rs rust/client/*.rs arch/*/kernel/*.rs tests/modules/*.rs"
+
 step "host: rustfmt, clippy, cargo test"
-if cargo fmt --all -- --check >/dev/null 2>&1 && rustfmt --check --edition 2021 rust/*.rs tests/modules/*.rs >/dev/null 2>&1; then
+if cargo fmt --all -- --check >/dev/null 2>&1 && rustfmt --check --edition 2021 $KERNEL_RS >/dev/null 2>&1; then
 	result OK "rustfmt clean"
 else
 	result FAIL "rustfmt: run 'make fmt'"

@@ -99,18 +99,25 @@ pub(crate) struct Function {
     pub(crate) size: usize,
 }
 
-/// `ENDBR64`, which IBT kernels put at the start of functions.
-const ENDBR64: [u8; 4] = [0xf3, 0x0f, 0x1e, 0xfa];
+/// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,
+/// or the poison `nopl -42(%rax)` that replaces (seals) the `ENDBR` of functions whose address
+/// is never taken (Linux's `__is_endbr()`, arch/x86/include/asm/ibt.h).
+fn is_endbr(bytes: [u8; 4]) -> bool {
+    matches!(
+        bytes,
+        [0xf3, 0x0f, 0x1e, 0xfa | 0xfb] | [0x0f, 0x1f, 0x40, 0xd6]
+    )
+}
 
 /// Where a probe at `addr` in `func` really goes: on IBT kernels, a probe at the start of a
-/// function that begins with `ENDBR64` moves past it, as Linux's `arch_adjust_kprobe_addr()`
-/// does (the `ENDBR64` must stay in place for indirect calls).
+/// function that begins with an `ENDBR` moves past it, as Linux's `arch_adjust_kprobe_addr()`
+/// does (the `ENDBR` must stay in place for indirect calls).
 pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
     let mut first = [0u8; 4];
     if addr == func.start
         && func.size >= 4
         && text_read(addr, &mut first).is_ok()
-        && first == ENDBR64
+        && is_endbr(first)
     {
         addr + 4
     } else {

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel probes for Rust modules, through `rkprobes.ko`.
+//!
+//! A client module compiles this file into its crate:
+//!
+//! ```ignore
+//! #[path = "<rkprobes>/rust/client/kprobes.rs"]
+//! pub mod kprobes;
+//! ```
+//!
+//! and needs `rkprobes.ko` loaded (its exports are GPL). A probe is a pinned [`Registration`]
+//! that owns a [`Handler`]; it is registered when initialised and unregistered when dropped,
+//! and after the drop no CPU runs its handler any more.
+//!
+//! Handlers run in the breakpoint trap, in NMI-like context with interrupts off: they get a
+//! [`HitContext`] that says so, must not sleep, allocate with `GFP_KERNEL` or take locks that
+//! other contexts hold. Atomics are fine.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use kernel::{prelude::*, sync::atomic::{Atomic, Relaxed}};
+//! use crate::kprobes::{Handler, HitContext, PreAction, PtRegs, Registration, Target};
+//!
+//! struct CountForks {
+//!     hits: Atomic<u64>,
+//! }
+//!
+//! #[vtable]
+//! impl Handler for CountForks {
+//!     fn pre_handler(&self, _ctx: &HitContext<'_>, regs: &mut PtRegs) -> PreAction {
+//!         self.hits.add(1, Relaxed);
+//!         pr_info!("kernel_clone at {:#x}\n", regs.ip());
+//!         PreAction::Continue
+//!     }
+//! }
+//!
+//! let probe = KBox::pin_init(
+//!     Registration::new(Target::symbol(c"kernel_clone"), CountForks { hits: Atomic::new(0) }),
+//!     GFP_KERNEL,
+//! )?;
+//! // ... later, dropping `probe` unregisters it.
+//! ```
+
+#![allow(dead_code, reason = "each client uses a different part of the API")]
+
+/// The raw ABI, for tests that need what the safe API rules out.
+#[path = "../abi.rs"]
+pub mod abi;
+
+use core::marker::{PhantomData, PhantomPinned};
+
+use kernel::{
+    bindings,
+    error::{to_result, VTABLE_DEFAULT_ERROR},
+    ffi::{c_int, c_ulong},
+    prelude::*,
+    sync::atomic::Relaxed,
+    types::Opaque,
+};
+
+use self::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+
+extern "C" {
+    /// `register_kprobe()` (raw ABI; see `rust/exports.rs` for the contract).
+    pub fn rkp_register_kprobe(p: *mut RawKprobe) -> c_int;
+    fn rkp_register_kprobes(ps: *const *mut RawKprobe, num: c_int) -> c_int;
+    /// `unregister_kprobe()` (raw ABI).
+    pub fn rkp_unregister_kprobe(p: *mut RawKprobe);
+    fn rkp_unregister_kprobes(ps: *const *mut RawKprobe, num: c_int);
+    fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int;
+    fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int;
+}
+
+/// Where a probe goes: a symbol or an address, plus an offset.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    symbol: Option<&'a CStr>,
+    addr: usize,
+    offset: u32,
+    disabled: bool,
+}
+
+impl<'a> Target<'a> {
+    /// The start of `name` (`module:name` selects a module's symbol).
+    pub fn symbol(name: &'a CStr) -> Self {
+        Self {
+            symbol: Some(name),
+            addr: 0,
+            offset: 0,
+            disabled: false,
+        }
+    }
+
+    /// An address in kernel or module text.
+    pub fn address(addr: usize) -> Self {
+        Self {
+            symbol: None,
+            addr,
+            offset: 0,
+            disabled: false,
+        }
+    }
+
+    /// `offset` bytes further. It must land on an instruction boundary (`EILSEQ` otherwise).
+    pub fn offset(self, offset: u32) -> Self {
+        Self { offset, ..self }
+    }
+
+    /// Registers the probe disabled; [`Registration::enable`] arms it.
+    pub fn disabled(self) -> Self {
+        Self {
+            disabled: true,
+            ..self
+        }
+    }
+}
+
+/// What happens after the pre-handlers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PreAction {
+    /// Run the probed instruction, then the post-handlers.
+    Continue,
+    /// The handler set the instruction pointer: continue there, without running the probed
+    /// instruction or the post-handlers (Linux: a pre-handler returning non-zero).
+    Skip,
+}
+
+/// Proof that the code holding it runs in the probe hit path: NMI-like context, interrupts
+/// off, preemption off. It cannot leave the handler (`!Send`, borrowed).
+pub struct HitContext<'a> {
+    _not_send: PhantomData<(&'a (), *mut ())>,
+}
+
+impl HitContext<'_> {
+    /// The CPU the probe hit on.
+    pub fn cpu(&self) -> u32 {
+        kernel::cpu::CpuId::current().as_u32()
+    }
+}
+
+/// The registers of the probed context, which handlers may read and change.
+#[repr(transparent)]
+pub struct PtRegs(Opaque<bindings::pt_regs>);
+
+impl PtRegs {
+    /// # Safety
+    ///
+    /// `ptr` must be valid and not aliased for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::pt_regs) -> &'a mut Self {
+        // SAFETY: `PtRegs` is transparent over `pt_regs`; validity per the safety requirement.
+        unsafe { &mut *ptr.cast() }
+    }
+
+    fn regs(&self) -> &bindings::pt_regs {
+        // SAFETY: Valid by construction (`from_raw`).
+        unsafe { &*self.0.get() }
+    }
+
+    fn regs_mut(&mut self) -> &mut bindings::pt_regs {
+        // SAFETY: Valid and exclusive by construction (`from_raw`).
+        unsafe { &mut *self.0.get() }
+    }
+
+    /// The raw registers, for what the accessors do not cover.
+    pub fn as_raw(&mut self) -> &mut bindings::pt_regs {
+        self.regs_mut()
+    }
+}
+
+#[cfg(CONFIG_X86_64)]
+impl PtRegs {
+    /// The instruction pointer. In a pre-handler it is the probe address plus one (the
+    /// `int3` has run); in a post-handler, where the probed instruction went.
+    pub fn ip(&self) -> usize {
+        self.regs().ip
+    }
+
+    /// Sets the instruction pointer (return [`PreAction::Skip`] to continue there).
+    pub fn set_ip(&mut self, ip: usize) {
+        self.regs_mut().ip = ip;
+    }
+
+    /// The stack pointer.
+    pub fn sp(&self) -> usize {
+        self.regs().sp
+    }
+
+    /// `EFLAGS`.
+    pub fn flags(&self) -> usize {
+        self.regs().flags
+    }
+
+    /// Integer argument `n` (0-5) of a function probed at its entry (System V AMD64).
+    pub fn arg(&self, n: usize) -> Option<usize> {
+        let r = self.regs();
+        [r.di, r.si, r.dx, r.cx, r.r8, r.r9].get(n).copied()
+    }
+
+    /// The return value register (`rax`).
+    pub fn return_value(&self) -> usize {
+        self.regs().ax
+    }
+
+    /// Sets the return value register.
+    pub fn set_return_value(&mut self, v: usize) {
+        self.regs_mut().ax = v;
+    }
+}
+
+#[cfg(CONFIG_ARM64)]
+impl PtRegs {
+    /// The program counter.
+    pub fn ip(&self) -> usize {
+        self.regs().pc as usize
+    }
+
+    /// Sets the program counter.
+    pub fn set_ip(&mut self, ip: usize) {
+        self.regs_mut().pc = ip as u64;
+    }
+
+    /// Integer argument `n` (0-7) of a function probed at its entry (AAPCS64).
+    pub fn arg(&self, n: usize) -> Option<usize> {
+        self.regs()
+            .regs
+            .get(n)
+            .filter(|_| n < 8)
+            .map(|&r| r as usize)
+    }
+
+    /// The return value register (`x0`).
+    pub fn return_value(&self) -> usize {
+        self.regs().regs[0] as usize
+    }
+}
+
+/// The callbacks of a kprobe. Both are optional.
+#[vtable]
+pub trait Handler: Send + Sync + 'static {
+    /// Runs before the probed instruction.
+    fn pre_handler(&self, _ctx: &HitContext<'_>, _regs: &mut PtRegs) -> PreAction {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Runs after the probed instruction, with the registers it left.
+    fn post_handler(&self, _ctx: &HitContext<'_>, _regs: &mut PtRegs) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A registered kprobe that owns its handler. Unregistered when dropped; after that no CPU
+/// runs the handler.
+///
+/// # Invariants
+///
+/// `raw` is registered with rkprobes from initialisation (or from a [`Batch`]) until drop,
+/// with handlers that reach `handler` through `container_of!`.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Handler> {
+    #[pin]
+    raw: Opaque<RawKprobe>,
+    #[pin]
+    handler: T,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: rkprobes touches `raw` only through atomics or under its own lock; `T: Send + Sync`.
+unsafe impl<T: Handler> Send for Registration<T> {}
+// SAFETY: As above.
+unsafe impl<T: Handler> Sync for Registration<T> {}
+
+impl<T: Handler> Registration<T> {
+    /// Registers a probe at `target` that runs `handler`.
+    ///
+    /// Errors, as Linux's `register_kprobe()`: `ENOENT` (no such symbol, or the address is in
+    /// none), `EILSEQ` (not an instruction boundary, or a trap instruction), `EINVAL` (not
+    /// text, blacklisted, or an instruction that must not be single-stepped), `EOPNOTSUPP`
+    /// (cannot be emulated), `ENOMEM` (no out-of-line slot left).
+    pub fn new<'a, E>(
+        target: Target<'a>,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        Self::init(target, handler).pin_chain(|this| {
+            // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
+            to_result(unsafe { rkp_register_kprobe(this.raw.get()) })?;
+            this.forget_target();
+            Ok(())
+        })
+    }
+
+    /// Prepares a probe that a [`Batch`] registers.
+    pub fn new_unregistered<'a, E>(
+        target: Target<'a>,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        Self::init(target, handler)
+    }
+
+    fn init<'a, E>(
+        target: Target<'a>,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        // SAFETY: The closure initialises `slot` exactly when `handler` does (`slot` is the
+        // pinned slot `pin_init_from_closure` passes), and only maps the error.
+        let handler = unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut T| {
+                pin_init::raw_try_init(slot, handler).map_err(Error::from)
+            })
+        };
+        try_pin_init!(Self {
+            handler <- handler,
+            raw <- Opaque::ffi_init(move |slot: *mut RawKprobe| {
+                let mut raw = RawKprobe::zeroed();
+                raw.symbol_name = target.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
+                raw.addr = target.addr;
+                raw.offset = target.offset;
+                raw.flags.store(if target.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+                raw.pre_handler = if T::HAS_PRE_HANDLER { Some(pre_trampoline::<T>) } else { None };
+                raw.post_handler = if T::HAS_POST_HANDLER { Some(post_trampoline::<T>) } else { None };
+                // SAFETY: `slot` is valid for writes.
+                unsafe { slot.write(raw) };
+            }),
+            _pin: PhantomPinned,
+        }? Error)
+    }
+
+    /// The target's name is only read during registration; do not keep a pointer to it.
+    fn forget_target(&self) {
+        // SAFETY: Registration is over; rkprobes does not read `symbol_name` any more.
+        unsafe { (*self.raw.get()).symbol_name = core::ptr::null() };
+    }
+
+    fn raw(&self) -> &RawKprobe {
+        // SAFETY: `raw` is initialised; rkprobes changes only its atomics and `addr` (during
+        // registration, which has returned).
+        unsafe { &*self.raw.get() }
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    /// The address the probe sits at (after the `ENDBR64` adjustment), 0 before registration.
+    pub fn address(&self) -> usize {
+        self.raw().addr
+    }
+
+    /// Hits whose handlers ran.
+    pub fn nhit(&self) -> usize {
+        self.raw().nhit.load(Relaxed)
+    }
+
+    /// Hits whose handlers were skipped because another probe was being handled on that CPU.
+    pub fn nmissed(&self) -> usize {
+        self.raw().nmissed.load(Relaxed)
+    }
+
+    /// Whether the probe is disabled (or its code is gone).
+    pub fn is_disabled(&self) -> bool {
+        self.raw().flags.load(Relaxed) & (FLAG_DISABLED | FLAG_GONE) != 0
+    }
+
+    /// Arms the probe again (`EINVAL` if its code is gone).
+    pub fn enable(&self) -> Result {
+        // SAFETY: `raw` is valid and pinned.
+        to_result(unsafe { rkp_enable_kprobe(self.raw.get()) })
+    }
+
+    /// Disarms the probe; it stays registered (and listed with `[DISABLED]`).
+    pub fn disable(&self) -> Result {
+        // SAFETY: `raw` is valid and pinned.
+        to_result(unsafe { rkp_disable_kprobe(self.raw.get()) })
+    }
+}
+
+#[pinned_drop]
+impl<T: Handler> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `raw` is valid; unregistering an unregistered probe does nothing, and when
+        // this returns no CPU runs the handlers.
+        unsafe { rkp_unregister_kprobe(self.raw.get()) };
+    }
+}
+
+/// Gets the registration back from the raw probe the engine hands a trampoline.
+///
+/// # Safety
+///
+/// `p` must be the `raw` field of a live `Registration<T>`.
+unsafe fn registration<'a, T: Handler>(p: *mut RawKprobe) -> &'a Registration<T> {
+    // SAFETY: Per the safety requirement.
+    unsafe { &*kernel::container_of!(Opaque::cast_from(p), Registration<T>, raw) }
+}
+
+/// The pre-handler rkprobes calls for a `Registration<T>`.
+///
+/// # Safety
+///
+/// `p` must be the `raw` field of a live `Registration<T>`, `regs` the trapped registers.
+unsafe extern "C" fn pre_trampoline<T: Handler>(
+    p: *mut RawKprobe,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // SAFETY: rkprobes calls handlers only for registered probes, which are `raw` fields of
+    // live registrations (invariant), with the trapped registers.
+    let (reg, regs) = unsafe { (registration::<T>(p), PtRegs::from_raw(regs)) };
+    let ctx = HitContext {
+        _not_send: PhantomData,
+    };
+    match reg.handler.pre_handler(&ctx, regs) {
+        PreAction::Continue => 0,
+        PreAction::Skip => 1,
+    }
+}
+
+/// The post-handler rkprobes calls for a `Registration<T>`.
+///
+/// # Safety
+///
+/// As [`pre_trampoline`].
+unsafe extern "C" fn post_trampoline<T: Handler>(
+    p: *mut RawKprobe,
+    regs: *mut bindings::pt_regs,
+    _flags: c_ulong,
+) {
+    // SAFETY: As in `pre_trampoline`.
+    let (reg, regs) = unsafe { (registration::<T>(p), PtRegs::from_raw(regs)) };
+    let ctx = HitContext {
+        _not_send: PhantomData,
+    };
+    reg.handler.post_handler(&ctx, regs);
+}
+
+/// Access to the raw probe of a registration, for batches. Sealed: only [`Registration`]s.
+pub trait AsRaw: private::Sealed {
+    /// The raw probe.
+    fn as_raw(&self) -> *mut RawKprobe;
+}
+
+mod private {
+    pub trait Sealed {}
+}
+
+impl<T: Handler> private::Sealed for Registration<T> {}
+
+impl<T: Handler> AsRaw for Registration<T> {
+    fn as_raw(&self) -> *mut RawKprobe {
+        self.raw.get()
+    }
+}
+
+/// Probes registered together (Linux's `register_kprobes()`): all or none, and unregistered
+/// together with a single RCU grace period when the batch is dropped.
+pub struct Batch<'a> {
+    probes: KVec<*mut RawKprobe>,
+    _probes: PhantomData<&'a ()>,
+}
+
+impl<'a> Batch<'a> {
+    /// Registers `probes` (made with [`Registration::new_unregistered`]) in order; on the
+    /// first failure, unregisters those already registered and returns its error.
+    pub fn register(probes: &[&'a dyn AsRaw]) -> Result<Self> {
+        let mut raw = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
+        for p in probes {
+            raw.push(p.as_raw(), GFP_KERNEL)?;
+        }
+        let num = c_int::try_from(raw.len()).map_err(|_| EINVAL)?;
+        // SAFETY: Each pointer is the `raw` field of a pinned `Registration`, which
+        // unregisters itself on drop at the latest; the batch borrows them meanwhile.
+        to_result(unsafe { rkp_register_kprobes(raw.as_ptr(), num) })?;
+        for &p in raw.iter() {
+            // SAFETY: As above; the name is only read during registration.
+            unsafe { (*p).symbol_name = core::ptr::null() };
+        }
+        Ok(Self {
+            probes: raw,
+            _probes: PhantomData,
+        })
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The probes are borrowed for the batch's lifetime, so still valid.
+        unsafe { rkp_unregister_kprobes(self.probes.as_ptr(), self.probes.len() as c_int) };
+    }
+}

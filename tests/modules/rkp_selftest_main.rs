@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! In-kernel tests of rkprobes on x86_64, printed as KTAP when the module loads: Linux's
+//! KUnit kprobe cases adapted, a probe at every instruction boundary of functions written for
+//! the purpose (`rkp_selftest_targets.S`), and the errno of every refusal.
+//!
+//! The tests use the safe client API; the cases that Linux's C API allows but the safe API
+//! makes impossible (both or neither of symbol and address, registering twice) go through
+//! the raw ABI.
+
+#[path = "../../rust/client/kprobes.rs"]
+pub mod kprobes;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../arch/x86/insn/src/decode.rs"]
+mod decode;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../rust/logic/src/symbol.rs"]
+mod symbol;
+
+use core::hint::black_box;
+
+use kernel::{
+    bindings,
+    prelude::*,
+    str::CString,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+use kprobes::{Batch, Handler, HitContext, PreAction, PtRegs, Registration, Target};
+
+module! {
+    type: RkpSelftest,
+    name: "rkp_selftest",
+    authors: ["The rkprobes developers"],
+    description: "rkprobes in-kernel tests (KTAP)",
+    license: "GPL",
+}
+
+extern "C" {
+    fn rkp_asm_mix(x: i64) -> i64;
+    fn rkp_asm_branches(n: i64) -> i64;
+    fn rkp_asm_alt(x: i64) -> i64;
+    fn rkp_selftest_preemptible() -> bool;
+    static rkp_target_data: i64;
+}
+
+/// Divides by 3: the target whose handlers call it again (Linux's `kprobe_recursed_target`).
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn rkp_selftest_recursed(v: u32) -> u32 {
+    black_box(v) / 3
+}
+
+type TestResult = core::result::Result<(), CString>;
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)*) => {
+        if !$cond {
+            return Err(CString::try_from_fmt(fmt!($($fmt)*)).unwrap_or_else(|_| CString::try_from_fmt(fmt!("?")).unwrap()));
+        }
+    };
+}
+
+fn fail(args: core::fmt::Arguments<'_>) -> CString {
+    CString::try_from_fmt(args).unwrap_or_else(|_| CString::try_from_fmt(fmt!("?")).unwrap())
+}
+
+fn errno_of(r: Result) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+fn addr_of(f: unsafe extern "C" fn(i64) -> i64) -> usize {
+    f as usize
+}
+
+fn preemptible() -> bool {
+    // SAFETY: No preconditions.
+    unsafe { rkp_selftest_preemptible() }
+}
+
+/// Counts hits and remembers what the handlers saw.
+struct Recorder {
+    pre: Atomic<usize>,
+    post: Atomic<usize>,
+    preemptible: Atomic<bool>,
+    pre_ip: Atomic<usize>,
+    post_ip: Atomic<usize>,
+    post_bp_is_sp: Atomic<bool>,
+    /// Where a pre-handler sends execution instead (0: nowhere).
+    redirect: Atomic<usize>,
+    /// Calls the recursed target from both handlers.
+    recurse: bool,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Self {
+            pre: Atomic::new(0),
+            post: Atomic::new(0),
+            preemptible: Atomic::new(false),
+            pre_ip: Atomic::new(0),
+            post_ip: Atomic::new(0),
+            post_bp_is_sp: Atomic::new(false),
+            redirect: Atomic::new(0),
+            recurse: false,
+        }
+    }
+}
+
+#[vtable]
+impl Handler for Recorder {
+    fn pre_handler(&self, _ctx: &HitContext<'_>, regs: &mut PtRegs) -> PreAction {
+        self.pre.add(1, Relaxed);
+        if preemptible() {
+            self.preemptible.store(true, Relaxed);
+        }
+        self.pre_ip.store(regs.ip(), Relaxed);
+        if self.recurse {
+            black_box(rkp_selftest_recursed(black_box(7)));
+        }
+        match self.redirect.load(Relaxed) {
+            0 => PreAction::Continue,
+            to => {
+                regs.set_ip(to);
+                PreAction::Skip
+            }
+        }
+    }
+
+    fn post_handler(&self, _ctx: &HitContext<'_>, regs: &mut PtRegs) {
+        self.post.add(1, Relaxed);
+        if preemptible() {
+            self.preemptible.store(true, Relaxed);
+        }
+        self.post_ip.store(regs.ip(), Relaxed);
+        let r = regs.as_raw();
+        self.post_bp_is_sp.store(r.bp == r.sp, Relaxed);
+        if self.recurse {
+            black_box(rkp_selftest_recursed(black_box(8)));
+        }
+    }
+}
+
+/// Counts pre-handler calls and records its turn in a shared sequence.
+struct Ordered {
+    seq: &'static Atomic<usize>,
+    turn: Atomic<usize>,
+}
+
+#[vtable]
+impl Handler for Ordered {
+    fn pre_handler(&self, _ctx: &HitContext<'_>, _regs: &mut PtRegs) -> PreAction {
+        self.turn.store(self.seq.fetch_add(1, Relaxed) + 1, Relaxed);
+        PreAction::Continue
+    }
+}
+
+static SEQUENCE: Atomic<usize> = Atomic::new(0);
+
+fn mix(x: i64) -> i64 {
+    // SAFETY: A plain function of its argument (`rkp_selftest_targets.S`).
+    unsafe { rkp_asm_mix(black_box(x)) }
+}
+
+fn branches(n: i64) -> i64 {
+    // SAFETY: As above.
+    unsafe { rkp_asm_branches(black_box(n)) }
+}
+
+/// `test_kprobe`: a probe with pre- and post-handler by symbol, at a function's entry.
+fn kprobe_pre_post() -> TestResult {
+    let p = KBox::pin_init(
+        Registration::new(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let v = mix(2);
+    let h = p.handler();
+    ensure!(v == 45, "rkp_asm_mix(2) returned {v}, want 45");
+    ensure!(
+        h.pre.load(Relaxed) == 1 && h.post.load(Relaxed) == 1,
+        "pre {} post {} calls",
+        h.pre.load(Relaxed),
+        h.post.load(Relaxed)
+    );
+    ensure!(!h.preemptible.load(Relaxed), "a handler ran preemptible");
+    // black_box: an address computed from the symbol must not become a relocation to
+    // `rkp_asm_mix+4`, which objtool would flag as a reference to code without ENDBR.
+    let start = black_box(addr_of(rkp_asm_mix));
+    // On IBT kernels the function starts with ENDBR64 and the probe moves past it.
+    // SAFETY: Reading four bytes of our own text.
+    let first = unsafe { core::ptr::read_unaligned(start as *const [u8; 4]) };
+    let want = if first == [0xf3, 0x0f, 0x1e, 0xfa] {
+        start + 4
+    } else {
+        start
+    };
+    ensure!(
+        p.address() == want,
+        "probe at {:#x}, want {want:#x}",
+        p.address()
+    );
+    ensure!(
+        h.pre_ip.load(Relaxed) == want + 1,
+        "pre-handler ip {:#x}, want {:#x}",
+        h.pre_ip.load(Relaxed),
+        want + 1
+    );
+    ensure!(
+        p.nhit() == 1 && p.nmissed() == 0,
+        "nhit {} nmissed {}",
+        p.nhit(),
+        p.nmissed()
+    );
+    Ok(())
+}
+
+/// The post-handler sees the registers the probed instruction left: `mov %rsp,%rbp` at
+/// `rkp_asm_mix+5` (after ENDBR64 and `push %rbp`).
+fn post_handler_sees_registers() -> TestResult {
+    let offset = if p_endbr(addr_of(rkp_asm_mix)) { 5 } else { 1 };
+    let p = KBox::pin_init(
+        Registration::new(
+            Target::symbol(c"rkp_asm_mix").offset(offset),
+            Recorder::new(),
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let v = mix(61);
+    let h = p.handler();
+    ensure!(v == 201, "rkp_asm_mix(61) returned {v}, want 201");
+    ensure!(
+        h.post.load(Relaxed) == 1,
+        "post-handler ran {} times",
+        h.post.load(Relaxed)
+    );
+    ensure!(
+        h.post_ip.load(Relaxed) == p.address() + 3,
+        "post ip {:#x}, want {:#x}",
+        h.post_ip.load(Relaxed),
+        p.address() + 3
+    );
+    ensure!(
+        h.post_bp_is_sp.load(Relaxed),
+        "post-handler: rbp != rsp after mov %rsp,%rbp"
+    );
+    Ok(())
+}
+
+fn p_endbr(addr: usize) -> bool {
+    // SAFETY: Reading four bytes of our own text.
+    unsafe { core::ptr::read_unaligned(addr as *const [u8; 4]) == [0xf3, 0x0f, 0x1e, 0xfa] }
+}
+
+/// `test_kprobes`: two probes registered as a batch, each firing its own handlers, then
+/// unregistered together.
+fn kprobes_batch() -> TestResult {
+    let a = KBox::pin_init(
+        Registration::new_unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let b = KBox::pin_init(
+        Registration::new_unregistered(Target::symbol(c"rkp_asm_branches"), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    {
+        let _batch =
+            Batch::register(&[&*a, &*b]).map_err(|e| fail(fmt!("register_kprobes: {e:?}")))?;
+        let (x, y) = (mix(1), branches(3));
+        ensure!(x == 82 && y == 12, "results {x} {y}, want 82 12");
+        for (name, r) in [("first", &a), ("second", &b)] {
+            let h = r.handler();
+            ensure!(
+                h.pre.load(Relaxed) == 1 && h.post.load(Relaxed) == 1,
+                "{name}: pre {} post {}",
+                h.pre.load(Relaxed),
+                h.post.load(Relaxed)
+            );
+        }
+    }
+    mix(1);
+    branches(3);
+    ensure!(
+        a.handler().pre.load(Relaxed) == 1 && b.handler().pre.load(Relaxed) == 1,
+        "a probe fired after the batch was unregistered"
+    );
+    Ok(())
+}
+
+/// `test_kprobe_missed`: handlers that call the probed function count two misses.
+fn kprobe_missed() -> TestResult {
+    let rec = Recorder {
+        recurse: true,
+        ..Recorder::new()
+    };
+    let p = KBox::pin_init(
+        Registration::new(Target::symbol(c"rkp_selftest_recursed"), rec),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let v = rkp_selftest_recursed(black_box(9));
+    let h = p.handler();
+    ensure!(v == 3, "returned {v}");
+    ensure!(
+        h.pre.load(Relaxed) == 1 && h.post.load(Relaxed) == 1,
+        "pre {} post {}",
+        h.pre.load(Relaxed),
+        h.post.load(Relaxed)
+    );
+    ensure!(p.nmissed() == 2, "nmissed {}, want 2", p.nmissed());
+    Ok(())
+}
+
+/// A pre-handler that changes the instruction pointer skips the probed instruction and the
+/// post-handler: `rkp_asm_mix` is sent to `rkp_asm_alt`.
+fn pre_handler_redirects() -> TestResult {
+    let rec = Recorder::new();
+    rec.redirect.store(addr_of(rkp_asm_alt), Relaxed);
+    let p = KBox::pin_init(
+        Registration::new(Target::symbol(c"rkp_asm_mix"), rec),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let v = mix(2);
+    ensure!(v == 1234, "returned {v}, want rkp_asm_alt's 1234");
+    ensure!(p.handler().post.load(Relaxed) == 0, "post-handler ran");
+    drop(p);
+    let v = mix(2);
+    ensure!(v == 45, "after unregistering: {v}, want 45");
+    Ok(())
+}
+
+/// The start and size of the function at `addr`, from `sprint_symbol()`.
+fn function_extent(addr: usize) -> Option<(usize, usize)> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: `buf` is larger than `KSYM_SYMBOL_LEN`.
+    let len = unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
+    let d = symbol::parse(&buf[..len.max(0) as usize])?;
+    Some((addr - d.offset, d.size))
+}
+
+/// Probes every byte offset of `func`: instruction boundaries register (checked against the
+/// decoder), every other offset fails with `EILSEQ`; with all boundary probes armed, `run`
+/// gives the same results as unprobed and every probe up to the final `ret` fires (kallsyms
+/// sizes run to the next symbol, so the alignment padding after it counts as the function's
+/// but never runs).
+fn every_boundary(name: &CStr, func: usize, run: &dyn Fn() -> i64) -> TestResult {
+    let (start, size) =
+        function_extent(func).ok_or_else(|| fail(fmt!("no symbol at {func:#x}")))?;
+    let want = run();
+    // SAFETY: Reading our own text.
+    let text = unsafe { core::slice::from_raw_parts(start as *const u8, size) };
+    let mut boundaries = KVec::<usize>::new();
+    let (mut at, mut code_end) = (0, 0);
+    while at < size {
+        boundaries
+            .push(at, GFP_KERNEL)
+            .map_err(|_| fail(fmt!("oom")))?;
+        let insn =
+            decode::decode(&text[at..]).map_err(|e| fail(fmt!("decode at +{at:#x}: {e:?}")))?;
+        at += usize::from(insn.len);
+        if insn.map == decode::Map::OneByte && insn.opcode == 0xc3 {
+            code_end = at;
+        }
+    }
+    let mut probes = KVec::new();
+    for off in 0..size {
+        let r = KBox::pin_init(
+            Registration::new(Target::symbol(name).offset(off as u32), Recorder::new()),
+            GFP_KERNEL,
+        );
+        let boundary = boundaries.contains(&off);
+        match r {
+            Ok(p) if boundary => probes.push(p, GFP_KERNEL).map_err(|_| fail(fmt!("oom")))?,
+            Ok(_) => return Err(fail(fmt!("+{off:#x} is not a boundary but registered"))),
+            Err(e) if !boundary && e.to_errno() == EILSEQ.to_errno() => {}
+            Err(e) => return Err(fail(fmt!("+{off:#x}: {e:?} (boundary: {boundary})"))),
+        }
+    }
+    let got = run();
+    ensure!(got == want, "probed result {got}, unprobed {want}");
+    for p in probes.iter().filter(|p| p.address() < start + code_end) {
+        ensure!(
+            p.nhit() > 0,
+            "probe at +{:#x} never fired",
+            p.address() - start
+        );
+    }
+    Ok(())
+}
+
+fn every_boundary_mix() -> TestResult {
+    every_boundary(c"rkp_asm_mix", addr_of(rkp_asm_mix), &|| {
+        [0, 1, 2, 59, 60, 61, 99, 100]
+            .iter()
+            .fold(0, |acc, &x| acc * 3 + mix(x))
+    })
+}
+
+fn every_boundary_branches() -> TestResult {
+    every_boundary(c"rkp_asm_branches", addr_of(rkp_asm_branches), &|| {
+        [0, 1, 3, 7].iter().fold(0, |acc, &n| acc * 7 + branches(n))
+    })
+}
+
+/// The errno of every refusal Linux reports.
+fn errnos() -> TestResult {
+    fn reg(t: Target<'_>) -> i32 {
+        errno_of(KBox::pin_init(Registration::new(t, Recorder::new()), GFP_KERNEL).map(drop))
+    }
+    // Only the address is taken.
+    let data = (&raw const rkp_target_data) as usize;
+    let cases: [(&str, i32, i32); 8] = [
+        (
+            "unknown symbol",
+            reg(Target::symbol(c"rkp_no_such_symbol")),
+            ENOENT.to_errno(),
+        ),
+        (
+            "address in no symbol",
+            reg(Target::address(usize::MAX - 0xfff)),
+            ENOENT.to_errno(),
+        ),
+        (
+            "data, not text",
+            reg(Target::address(data)),
+            EINVAL.to_errno(),
+        ),
+        (
+            "not an instruction boundary",
+            reg(Target::symbol(c"rkp_asm_mix").offset(1)),
+            EILSEQ.to_errno(),
+        ),
+        (
+            "ud2",
+            reg(Target::symbol(c"rkp_asm_ud2")),
+            EILSEQ.to_errno(),
+        ),
+        (
+            "someone else's int3",
+            reg(Target::symbol(c"rkp_asm_int3")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "vmcall",
+            reg(Target::symbol(c"rkp_asm_vmcall")),
+            EOPNOTSUPP.to_errno(),
+        ),
+        (
+            "rkprobes itself",
+            reg(Target::symbol(c"rkp_register_kprobe")),
+            EINVAL.to_errno(),
+        ),
+    ];
+    for (what, got, want) in cases {
+        ensure!(got == want, "{what}: errno {got}, want {want}");
+    }
+    raw_abi_errnos()
+}
+
+/// What only the raw ABI can express: both or neither of symbol and address, and a second
+/// registration of a registered probe.
+fn raw_abi_errnos() -> TestResult {
+    use kprobes::{abi::RawKprobe, rkp_register_kprobe, rkp_unregister_kprobe};
+    let mut both = RawKprobe::zeroed();
+    both.symbol_name = c"rkp_asm_mix".as_char_ptr();
+    both.addr = addr_of(rkp_asm_mix);
+    let mut neither = RawKprobe::zeroed();
+    let mut twice = RawKprobe::zeroed();
+    twice.symbol_name = c"rkp_asm_mix".as_char_ptr();
+    // SAFETY: The probes live on this stack frame until unregistered below; they have no
+    // handlers.
+    let (b, n, first, second) = unsafe {
+        (
+            rkp_register_kprobe(&mut both),
+            rkp_register_kprobe(&mut neither),
+            rkp_register_kprobe(&mut twice),
+            rkp_register_kprobe(&mut twice),
+        )
+    };
+    // SAFETY: As above; unregistering what was not registered does nothing.
+    unsafe {
+        rkp_unregister_kprobe(&mut both);
+        rkp_unregister_kprobe(&mut neither);
+        rkp_unregister_kprobe(&mut twice);
+    }
+    let einval = EINVAL.to_errno();
+    ensure!(
+        b == einval && n == einval,
+        "both: {b}, neither: {n}, want {einval}"
+    );
+    ensure!(
+        first == 0 && second == einval,
+        "registering twice: {first} then {second}, want 0 then {einval}"
+    );
+    Ok(())
+}
+
+/// A disabled probe does not fire; enabling and disabling take effect at once.
+fn enable_disable() -> TestResult {
+    let p = KBox::pin_init(
+        Registration::new(
+            Target::symbol(c"rkp_asm_branches").disabled(),
+            Recorder::new(),
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    branches(1);
+    ensure!(p.nhit() == 0 && p.is_disabled(), "a disabled probe fired");
+    p.enable().map_err(|e| fail(fmt!("enable: {e:?}")))?;
+    branches(1);
+    ensure!(
+        p.nhit() == 1 && !p.is_disabled(),
+        "enabled probe: {} hits",
+        p.nhit()
+    );
+    p.disable().map_err(|e| fail(fmt!("disable: {e:?}")))?;
+    branches(1);
+    ensure!(p.nhit() == 1, "disabled probe fired again");
+    Ok(())
+}
+
+/// Several probes at one address all fire, newest first (Linux's aggregate order); removing
+/// one leaves the other armed.
+fn aggregated() -> TestResult {
+    let older = KBox::pin_init(
+        Registration::new(
+            Target::symbol(c"rkp_asm_mix"),
+            Ordered {
+                seq: &SEQUENCE,
+                turn: Atomic::new(0),
+            },
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let newer = KBox::pin_init(
+        Registration::new(
+            Target::symbol(c"rkp_asm_mix"),
+            Ordered {
+                seq: &SEQUENCE,
+                turn: Atomic::new(0),
+            },
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    mix(2);
+    let (o, n) = (
+        older.handler().turn.load(Relaxed),
+        newer.handler().turn.load(Relaxed),
+    );
+    ensure!(
+        n != 0 && o == n + 1,
+        "turns: newer {n}, older {o}; want newer first"
+    );
+    drop(newer);
+    mix(2);
+    ensure!(
+        older.nhit() == 2,
+        "remaining probe: {} hits, want 2",
+        older.nhit()
+    );
+    Ok(())
+}
+
+/// A named test.
+type Test = (&'static str, fn() -> TestResult);
+
+const TESTS: &[Test] = &[
+    (
+        "kprobe with pre- and post-handler, non-preemptible",
+        kprobe_pre_post,
+    ),
+    (
+        "post-handler sees the registers after the instruction",
+        post_handler_sees_registers,
+    ),
+    ("batch of two", kprobes_batch),
+    ("nmissed counts both recursions", kprobe_missed),
+    (
+        "pre-handler changing ip skips the instruction",
+        pre_handler_redirects,
+    ),
+    (
+        "every boundary of rkp_asm_mix; EILSEQ elsewhere",
+        every_boundary_mix,
+    ),
+    (
+        "every boundary of rkp_asm_branches; EILSEQ elsewhere",
+        every_boundary_branches,
+    ),
+    ("errno of every refusal", errnos),
+    ("enable and disable", enable_disable),
+    ("aggregated probes run newest first", aggregated),
+];
+
+struct RkpSelftest;
+
+impl kernel::Module for RkpSelftest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        pr_info!("# Subtest: selftest\n");
+        pr_info!("1..{}\n", TESTS.len());
+        for (i, (name, test)) in TESTS.iter().enumerate() {
+            match test() {
+                Ok(()) => pr_info!("ok {} {name}\n", i + 1),
+                Err(why) => pr_info!(
+                    "not ok {} {name} # {}\n",
+                    i + 1,
+                    why.to_str().unwrap_or("?")
+                ),
+            }
+        }
+        Ok(RkpSelftest)
+    }
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Functions for rkp_selftest to probe at every instruction: RIP-relative loads and stores,
+ * calls (direct and through a register), jumps, conditional jumps, loop/jrcxz, pushf/popf,
+ * cli, and ret; and instructions probes must refuse (ud2, int3, vmcall). Each computes a value the test compares with an unprobed run.
+ */
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/ibt.h>
+#include <asm/nospec-branch.h>
+
+	.data
+	.balign 8
+SYM_DATA(rkp_target_data, .quad 40)
+SYM_DATA(rkp_target_out, .quad 0)
+
+	.text
+/* rax *= 2 */
+SYM_FUNC_START(rkp_asm_double)
+	ENDBR
+	add	%rax, %rax
+	RET
+SYM_FUNC_END(rkp_asm_double)
+
+/* long rkp_asm_mix(long x) */
+SYM_FUNC_START(rkp_asm_mix)
+	ENDBR
+	push	%rbp
+	mov	%rsp, %rbp
+	pushf
+	cli
+	mov	rkp_target_data(%rip), %rax
+	add	%rdi, %rax
+	mov	%rax, rkp_target_out(%rip)
+	test	$1, %dil
+	jz	1f
+	call	rkp_asm_double
+	jmp	2f
+1:	add	$3, %rax
+2:	cmp	$100, %rax
+	jl	3f
+	sub	$1, %rax
+3:	popf
+	pop	%rbp
+	RET
+SYM_FUNC_END(rkp_asm_mix)
+
+/* long rkp_asm_branches(long n): 2 * n through a loop, then doubled through a register call. */
+SYM_FUNC_START(rkp_asm_branches)
+	ENDBR
+	xor	%eax, %eax
+	mov	%rdi, %rcx
+	jrcxz	2f
+1:	add	$2, %rax
+	loop	1b
+2:	lea	rkp_asm_double(%rip), %rdx
+	CALL_NOSPEC rdx
+	RET
+SYM_FUNC_END(rkp_asm_branches)
+
+/* long rkp_asm_alt(long x): where a redirecting pre-handler sends rkp_asm_mix. */
+SYM_FUNC_START(rkp_asm_alt)
+	ENDBR
+	mov	$1234, %eax
+	RET
+SYM_FUNC_END(rkp_asm_alt)
+
+/* Never called: instructions probes must refuse, one per function (each ends the flow). */
+SYM_FUNC_START(rkp_asm_ud2)
+	ENDBR
+	ud2
+SYM_FUNC_END(rkp_asm_ud2)
+
+SYM_FUNC_START(rkp_asm_int3)
+	ENDBR
+	int3
+	RET
+SYM_FUNC_END(rkp_asm_int3)
+
+SYM_FUNC_START(rkp_asm_vmcall)
+	ENDBR
+	vmcall
+	RET
+SYM_FUNC_END(rkp_asm_vmcall)
