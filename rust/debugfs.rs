@@ -15,7 +15,7 @@ use kernel::{
 use crate::abi::{FLAG_DISABLED, FLAG_GONE};
 use crate::engine;
 use crate::kallsyms::Description;
-use crate::logic::list::ListLine;
+use crate::logic::list::{write_blacklist_line, ListLine};
 
 /// The directory name. A kernel with its own kprobes owns `kprobes`, so rkprobes steps aside.
 #[cfg(not(CONFIG_KPROBES))]
@@ -62,8 +62,22 @@ fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     })
 }
 
-fn blacklist_show(_state: &State, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    // The blacklist comes with the probe engine.
+fn blacklist_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let Some(engine) = engine::current() else {
+        return Ok(());
+    };
+    let show = show_addresses();
+    for &(start, end) in engine.blacklist.ranges() {
+        let desc = Description::of(start);
+        let parsed = desc.as_ref().and_then(|d| d.parsed());
+        let name = parsed.map_or(&b"?"[..], |d| d.name);
+        write_blacklist_line(
+            f,
+            show.then_some((start, end)),
+            name,
+            parsed.and_then(|d| d.module),
+        )?;
+    }
     Ok(())
 }
 

@@ -22,6 +22,7 @@ use kernel::{
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
+use crate::blacklist::Blacklist;
 use crate::kallsyms;
 use crate::percpu::CpuStates;
 
@@ -105,6 +106,7 @@ pub(crate) struct Engine {
     registry: Mutex<Registry>,
     snapshot: Atomic<*mut Snapshot>,
     pub(crate) cpus: CpuStates,
+    pub(crate) blacklist: Blacklist,
 }
 
 // SAFETY: The raw pointers the engine holds are to registered probes (valid and `Sync` by the
@@ -116,12 +118,14 @@ unsafe impl Sync for Engine {}
 
 impl Engine {
     /// A new engine with nothing registered.
-    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(module: &ThisModule) -> Result<impl PinInit<Self, Error>> {
         let cpus = CpuStates::new()?;
+        let blacklist = Blacklist::build(module)?;
         Ok(try_pin_init!(Self {
             registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
+            blacklist,
         }? Error))
     }
 
@@ -207,7 +211,7 @@ impl Engine {
     }
 
     /// Resolves a probe's target to an address and the function containing it.
-    fn resolve(p: &RawKprobe) -> Result<(usize, arch::Function)> {
+    fn resolve(&self, p: &RawKprobe) -> Result<(usize, arch::Function)> {
         let base = match (p.symbol_name.is_null(), p.addr) {
             (true, 0) | (false, 1..) => return Err(EINVAL),
             (true, addr) => addr,
@@ -223,8 +227,7 @@ impl Engine {
         if d.name.starts_with(b"__cfi_") || d.name.starts_with(b"__pfx_") {
             return Err(EINVAL);
         }
-        if d.module == Some(b"rkprobes") {
-            // The framework cannot probe itself.
+        if self.blacklist.contains(addr) {
             return Err(EINVAL);
         }
         let func = arch::Function {
@@ -249,7 +252,7 @@ impl Engine {
         if probe.registered.load(Relaxed) {
             return Err(EINVAL);
         }
-        let (addr, func) = Self::resolve(probe)?;
+        let (addr, func) = self.resolve(probe)?;
         let mut reg = self.registry.lock();
         if reg
             .sites

@@ -9,7 +9,7 @@ use kernel::{
     error::to_result,
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
-    sync::{atomic::Relaxed, rcu},
+    sync::atomic::Relaxed,
     types::Opaque,
 };
 
@@ -65,7 +65,9 @@ fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_re
 fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     let cpu = engine.cpus.this_cpu();
     let addr = arch::breakpoint_addr(regs);
-    let _rcu = rcu::read_lock();
+    // No `rcu::read_lock()`: the die notifier chain runs callbacks under RCU, and interrupts
+    // are off, which RCU counts as a read-side critical section. Every call made here is to
+    // code rkprobes blacklists (its own text, `rust_helper_*`), so none can trap again.
 
     if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
         if cpu.running() {

@@ -33,7 +33,7 @@ const SYMBOL_LEN: usize =
     32 + bindings::KSYM_NAME_LEN as usize + 2 * 19 + 64 + 2 * bindings::BUILD_ID_SIZE_MAX as usize;
 
 /// Calls `f` for each line of `/proc/kallsyms` until it returns `Some`.
-fn scan<T>(mut f: impl FnMut(lines::Entry<'_>) -> Option<T>) -> Result<Option<T>> {
+pub(crate) fn scan<T>(mut f: impl FnMut(lines::Entry<'_>) -> Option<T>) -> Result<Option<T>> {
     // SAFETY: The path is a NUL-terminated string; `filp_open` returns a file or an error
     // pointer.
     let file = unsafe {

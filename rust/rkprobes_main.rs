@@ -14,6 +14,7 @@ mod arch;
 #[cfg(not(CONFIG_X86_64))]
 #[path = "../arch/arm64/kernel/backend.rs"]
 mod arch;
+mod blacklist;
 mod debugfs;
 mod engine;
 mod exports;
@@ -24,6 +25,8 @@ mod percpu;
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
 #[allow(dead_code, unreachable_pub)]
 mod logic {
+    #[path = "../logic/src/blacklist.rs"]
+    pub(crate) mod blacklist;
     #[path = "../logic/src/kallsyms.rs"]
     pub(crate) mod kallsyms;
     #[path = "../logic/src/list.rs"]
@@ -51,8 +54,8 @@ struct Rkprobes {
 }
 
 impl kernel::Module for Rkprobes {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let engine = KBox::pin_init(engine::Engine::new()?, GFP_KERNEL)?;
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let engine = KBox::pin_init(engine::Engine::new(module)?, GFP_KERNEL)?;
         engine::Engine::make_current(Some(&engine));
         let trap = KBox::pin_init(hit::TrapHook::new(), GFP_KERNEL)
             .inspect_err(|_| engine::Engine::make_current(None))?;

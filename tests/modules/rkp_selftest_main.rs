@@ -417,7 +417,27 @@ fn errnos() -> TestResult {
     }
     // Only the address is taken.
     let data = (&raw const rkp_target_data) as usize;
-    let cases: [(&str, i32, i32); 8] = [
+    let cases: [(&str, i32, i32); 12] = [
+        (
+            "blacklisted: trap path (notify_die)",
+            reg(Target::symbol(c"notify_die")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: noinstr (exc_int3)",
+            reg(Target::symbol(c"exc_int3")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: entry text (asm_exc_int3)",
+            reg(Target::symbol(c"asm_exc_int3")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: hit path helper",
+            reg(Target::symbol(c"rust_helper_atomic_read")),
+            EINVAL.to_errno(),
+        ),
         (
             "unknown symbol",
             reg(Target::symbol(c"rkp_no_such_symbol")),

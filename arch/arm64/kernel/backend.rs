@@ -11,6 +11,9 @@
 
 use kernel::{bindings, ffi::c_void, prelude::*};
 
+/// See the x86 backend.
+pub(crate) const TRAP_PATH: &[&[u8]] = &[];
+
 /// No slots on this architecture yet.
 pub(crate) struct Slots;
 

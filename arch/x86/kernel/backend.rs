@@ -35,6 +35,22 @@ extern "C" {
     fn rkp_die_int3_regs(val: usize, data: *mut c_void) -> *mut bindings::pt_regs;
 }
 
+/// Functions on the x86 breakpoint path, from the exception entry to the die notifier chain,
+/// that `NOKPROBE_SYMBOL()` or `noinstr` do not already cover on every kernel: a probe in them
+/// would trap again before rkprobes could handle the first trap.
+pub(crate) const TRAP_PATH: &[&[u8]] = &[
+    b"exc_int3",
+    b"do_int3",
+    b"do_int3_user",
+    b"notify_die",
+    b"atomic_notifier_call_chain",
+    b"notifier_call_chain",
+    b"irqentry_nmi_enter",
+    b"irqentry_nmi_exit",
+    b"smp_text_poke_int3_handler",
+    b"kprobe_int3_handler",
+];
+
 /// The breakpoint instruction.
 const INT3: u8 = 0xcc;
 /// `EFLAGS.IF` as `pt_regs` holds it.
@@ -240,8 +256,10 @@ pub(crate) fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
 /// If the byte before `ip` is no longer a breakpoint (a probe was removed while this CPU was
 /// on its way into the handler), rewinds `ip` so the original instruction runs, and says so.
 pub(crate) fn retry_if_stale(regs: &mut bindings::pt_regs) -> bool {
-    let mut byte = [0u8];
-    if text_read(breakpoint_addr(regs), &mut byte).is_ok() && byte[0] != INT3 {
+    // SAFETY: A breakpoint just trapped at this address, so it is mapped kernel text. A plain
+    // read keeps the hit path free of calls into code that could itself be probed.
+    let byte = unsafe { core::ptr::read_volatile(breakpoint_addr(regs) as *const u8) };
+    if byte != INT3 {
         regs.ip -= 1;
         return true;
     }

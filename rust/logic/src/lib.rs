@@ -6,6 +6,7 @@
 
 #![no_std]
 
+pub mod blacklist;
 pub mod kallsyms;
 pub mod list;
 pub mod symbol;
