@@ -50,6 +50,8 @@ struct Site {
     /// Registered probes, newest first (the order Linux runs aggregated handlers in).
     probes: KVec<*mut RawKprobe>,
     armed: bool,
+    /// The probed code was freed (its module unloaded): never touch it, never publish it.
+    gone: bool,
 }
 
 impl Site {
@@ -97,6 +99,9 @@ pub(crate) struct Registry {
     sites: KVec<Site>,
     slots: arch::Slots,
     all_disarmed: bool,
+    /// Text of modules that are being unloaded (`[start, end)`), until a new module reuses
+    /// the memory: registering there fails with `ENOENT`, as in Linux.
+    going: KVec<(usize, usize)>,
 }
 
 /// The engine.
@@ -122,7 +127,7 @@ impl Engine {
         let cpus = CpuStates::new()?;
         let blacklist = Blacklist::build(module)?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, going: KVec::new() }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
@@ -148,7 +153,7 @@ impl Engine {
     /// Builds the snapshot of `reg`: every site that still has probes.
     fn build(reg: &Registry) -> Result<KBox<Snapshot>> {
         let mut entries = KVec::with_capacity(reg.sites.len(), GFP_KERNEL)?;
-        for site in reg.sites.iter().filter(|s| !s.probes.is_empty()) {
+        for site in reg.sites.iter().filter(|s| !s.probes.is_empty() && !s.gone) {
             let mut probes = KVec::with_capacity(site.probes.len(), GFP_KERNEL)?;
             probes.extend_from_slice(&site.probes, GFP_KERNEL)?;
             entries.push(
@@ -189,6 +194,10 @@ impl Engine {
     /// Puts the breakpoint of `site` in place or takes it out, as its probes and the global
     /// switch say.
     fn update_arming(site: &mut Site, all_disarmed: bool) -> Result {
+        if site.gone {
+            site.armed = false;
+            return Ok(());
+        }
         let want = site.wants_armed(all_disarmed);
         if want != site.armed {
             let probe = &site.code.probe;
@@ -252,8 +261,17 @@ impl Engine {
         if probe.registered.load(Relaxed) {
             return Err(EINVAL);
         }
-        let (addr, func) = self.resolve(probe)?;
+        // Resolve under the mutex, so that a module cannot start going away between the
+        // check below and the breakpoint write (the module notifier takes the mutex too).
         let mut reg = self.registry.lock();
+        let (addr, func) = self.resolve(probe)?;
+        if reg
+            .going
+            .iter()
+            .any(|&(start, end)| (start..end).contains(&addr))
+        {
+            return Err(ENOENT);
+        }
         if reg
             .sites
             .iter()
@@ -284,6 +302,7 @@ impl Engine {
                     code: code.write(Code { probe: prepared }),
                     probes,
                     armed: false,
+                    gone: false,
                 };
                 reg.sites.push_within_capacity(site).map_err(|_| ENOMEM)?;
                 reg.sites.len() - 1
@@ -330,6 +349,49 @@ impl Engine {
             // SAFETY: The caller's probes are valid until this returns.
             unsafe { (*p).registered.store(false, Release) };
         }
+    }
+
+    /// Marks every probe in `[start, end)` gone: the text is about to be freed. The text is
+    /// not touched; the probes stay registered (and listed with `[GONE]`) until their owners
+    /// unregister them.
+    pub(crate) fn code_going(&self, start: usize, end: usize) {
+        let mut reg = self.registry.lock();
+        if reg.going.push((start, end), GFP_KERNEL).is_err() {
+            pr_warn!("cannot remember freed text {start:#x}-{end:#x}\n");
+        }
+        let mut any = false;
+        for site in reg
+            .sites
+            .iter_mut()
+            .filter(|s| (start..end).contains(&s.addr()) && !s.gone)
+        {
+            site.gone = true;
+            site.armed = false;
+            for &p in site.probes.iter() {
+                // SAFETY: Registered, hence valid, while we hold the mutex.
+                unsafe {
+                    (*p).flags
+                        .store((*p).flags.load(Relaxed) | FLAG_GONE, Relaxed)
+                };
+            }
+            any = true;
+        }
+        if any {
+            // Unpublish the gone sites; after the grace period no CPU uses their slots.
+            self.publish_retrying(&reg);
+            let reg = &mut *reg;
+            for site in reg.sites.iter_mut().filter(|s| s.gone) {
+                site.code.probe.release(&mut reg.slots);
+            }
+        }
+    }
+
+    /// A module's text at `[start, end)` is live: forget freed text it reuses.
+    pub(crate) fn code_coming(&self, start: usize, end: usize) {
+        self.registry
+            .lock()
+            .going
+            .retain(|&mut (s, e)| e <= start || s >= end);
     }
 
     /// `unregister_kprobes()`: one grace period for the whole batch. Probes that are not

@@ -20,6 +20,7 @@ mod engine;
 mod exports;
 mod hit;
 mod kallsyms;
+mod modules;
 mod percpu;
 
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
@@ -45,10 +46,11 @@ module! {
     license: "GPL",
 }
 
-/// The module. Fields drop in declaration order: debugfs first, then the trap hook (which
-/// waits for running trap handlers), then the engine.
+/// The module. Fields drop in declaration order: debugfs and the module notifier first, then
+/// the trap hook (which waits for running trap handlers), then the engine.
 struct Rkprobes {
     _debugfs: Pin<KBox<kernel::debugfs::Scope<debugfs::State>>>,
+    _modules: Pin<KBox<modules::ModuleWatch>>,
     _trap: Pin<KBox<hit::TrapHook>>,
     engine: Pin<KBox<engine::Engine>>,
 }
@@ -57,16 +59,24 @@ impl kernel::Module for Rkprobes {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let engine = KBox::pin_init(engine::Engine::new(module)?, GFP_KERNEL)?;
         engine::Engine::make_current(Some(&engine));
-        let trap = KBox::pin_init(hit::TrapHook::new(), GFP_KERNEL)
-            .inspect_err(|_| engine::Engine::make_current(None))?;
-        let debugfs = KBox::pin_init(debugfs::create(), GFP_KERNEL)
-            .inspect_err(|_| engine::Engine::make_current(None))?;
+        let parts = || -> Result<_> {
+            let trap = KBox::pin_init(hit::TrapHook::new(), GFP_KERNEL)?;
+            let modules = KBox::pin_init(modules::ModuleWatch::new(), GFP_KERNEL)?;
+            Ok((
+                trap,
+                modules,
+                KBox::pin_init(debugfs::create(), GFP_KERNEL)?,
+            ))
+        };
+        let (trap, modules, debugfs) =
+            parts().inspect_err(|_| engine::Engine::make_current(None))?;
         pr_info!(
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
         );
         Ok(Self {
             _debugfs: debugfs,
+            _modules: modules,
             _trap: trap,
             engine,
         })

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module awareness: probes in a module's text become `[GONE]` when the module goes away
+//! (and in its init text once init is over), as Linux's `kprobes_module_callback()` does.
+//! Their text is never written again; their owners can still unregister them.
+
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{c_int, c_ulong, c_void},
+    prelude::*,
+    types::Opaque,
+};
+
+use crate::engine;
+
+/// `[start, end)` of one kind of a module's memory.
+fn range(module: &bindings::module, kind: bindings::mod_mem_type) -> Option<(usize, usize)> {
+    let m = &module.mem[kind as usize];
+    let start = m.base as usize;
+    (start != 0 && m.size != 0).then(|| (start, start + m.size as usize))
+}
+
+/// The module notifier callback.
+///
+/// # Safety
+///
+/// Called by the module notifier chain: `data` is the `struct module` changing state.
+unsafe extern "C" fn notify(
+    _nb: *mut bindings::notifier_block,
+    state: c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    let Some(engine) = engine::current() else {
+        return bindings::NOTIFY_DONE as c_int;
+    };
+    // SAFETY: The chain passes the module, valid for the duration of the call.
+    let module = unsafe { &*data.cast::<bindings::module>() };
+    let text = range(module, bindings::mod_mem_type_MOD_TEXT);
+    let init = range(module, bindings::mod_mem_type_MOD_INIT_TEXT);
+    match state as bindings::module_state {
+        bindings::module_state_MODULE_STATE_COMING => {
+            Iterator::chain(text.into_iter(), init).for_each(|(s, e)| engine.code_coming(s, e));
+        }
+        // Init is over: its text is freed next.
+        bindings::module_state_MODULE_STATE_LIVE => {
+            init.into_iter().for_each(|(s, e)| engine.code_going(s, e))
+        }
+        bindings::module_state_MODULE_STATE_GOING => {
+            Iterator::chain(text.into_iter(), init).for_each(|(s, e)| engine.code_going(s, e));
+        }
+        _ => {}
+    }
+    bindings::NOTIFY_DONE as c_int
+}
+
+/// The module notifier, registered until dropped.
+#[pin_data(PinnedDrop)]
+pub(crate) struct ModuleWatch {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+}
+
+// SAFETY: The notifier block is only touched by the notifier chain, which has its own locking.
+unsafe impl Send for ModuleWatch {}
+// SAFETY: As above.
+unsafe impl Sync for ModuleWatch {}
+
+impl ModuleWatch {
+    /// Registers the notifier.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            nb <- Opaque::try_ffi_init(|slot: *mut bindings::notifier_block| {
+                // SAFETY: `slot` is valid for writes; a zeroed notifier block is valid.
+                unsafe {
+                    slot.write(core::mem::zeroed());
+                    (*slot).notifier_call = Some(notify);
+                }
+                // SAFETY: `slot` is a pinned, initialised notifier block.
+                to_result(unsafe { bindings::register_module_notifier(slot) })
+            }),
+        }? Error)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for ModuleWatch {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered in `new`.
+        unsafe { bindings::unregister_module_notifier(self.nb.get()) };
+    }
+}
