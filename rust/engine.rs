@@ -112,6 +112,7 @@ pub(crate) struct Engine {
     snapshot: Atomic<*mut Snapshot>,
     pub(crate) cpus: CpuStates,
     pub(crate) blacklist: Blacklist,
+    kernel_text: kallsyms::KernelText,
 }
 
 // SAFETY: The raw pointers the engine holds are to registered probes (valid and `Sync` by the
@@ -126,11 +127,13 @@ impl Engine {
     pub(crate) fn new(module: &ThisModule) -> Result<impl PinInit<Self, Error>> {
         let cpus = CpuStates::new()?;
         let blacklist = Blacklist::build(module)?;
+        let kernel_text = kallsyms::KernelText::find()?;
         Ok(try_pin_init!(Self {
             registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, going: KVec::new() }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
+            kernel_text,
         }? Error))
     }
 
@@ -243,7 +246,11 @@ impl Engine {
             start: addr - d.offset,
             size: d.size,
         };
-        if !kallsyms::is_text(func.start, d.name, d.module)? {
+        // Core kernel text is known; anything else (module text) is checked in kallsyms.
+        let is_text = !self.kernel_text.is_init(addr)
+            && (self.kernel_text.contains(addr)
+                || kallsyms::is_text(func.start, d.name, d.module)?);
+        if !is_text {
             return Err(EINVAL);
         }
         Ok((arch::canonical_addr(addr, &func), func))

@@ -130,3 +130,46 @@ impl Description {
         symbol::parse(&self.buf[..self.len])
     }
 }
+
+/// Where the core kernel's text is.
+pub(crate) struct KernelText {
+    /// `[_stext, _etext)`.
+    text: (usize, usize),
+    /// `[_sinittext, _einittext)`: freed after boot.
+    init: (usize, usize),
+}
+
+impl KernelText {
+    /// Finds the bounds in `/proc/kallsyms`.
+    pub(crate) fn find() -> Result<Self> {
+        let mut t = Self {
+            text: (0, 0),
+            init: (0, 0),
+        };
+        scan(|e| {
+            match e.name {
+                b"_stext" => t.text.0 = e.addr,
+                b"_etext" => t.text.1 = e.addr,
+                b"_sinittext" => t.init.0 = e.addr,
+                b"_einittext" => t.init.1 = e.addr,
+                _ => {}
+            }
+            (t.text.0 != 0 && t.text.1 != 0 && t.init.0 != 0 && t.init.1 != 0).then_some(())
+        })?
+        .ok_or_else(|| {
+            pr_err!("cannot find the kernel's text in /proc/kallsyms\n");
+            ENOENT
+        })?;
+        Ok(t)
+    }
+
+    /// Whether `addr` is core kernel text (init text excluded: it is freed after boot).
+    pub(crate) fn contains(&self, addr: usize) -> bool {
+        (self.text.0..self.text.1).contains(&addr)
+    }
+
+    /// Whether `addr` is the core kernel's init text.
+    pub(crate) fn is_init(&self, addr: usize) -> bool {
+        (self.init.0..self.init.1).contains(&addr)
+    }
+}

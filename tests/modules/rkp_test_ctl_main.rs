@@ -14,7 +14,8 @@
 //! ```
 //!
 //! `/sys/kernel/debug/rkp_test/probes` reads back `ID ADDRESS SYMBOL+OFFSET HITS MISSED
-//! DISABLED` per probe, then `sweep SYMBOL registered=R eilseq=E other=O fired=F`.
+//! DISABLED` per probe, then `sweep SYMBOL registered=R eilseq=E einval=I eopnotsupp=U
+//! other=O fired=F`.
 
 #[path = "../../rust/client/kprobes.rs"]
 pub mod kprobes;
@@ -75,11 +76,17 @@ fn probe(target: Target<'_>) -> Result<Probe> {
     )
 }
 
-/// The probes of a `sweep`.
+/// The probes of a `sweep`, and how the other offsets were refused.
 struct Sweep {
     name: CString,
     probes: KVec<Probe>,
+    /// Not an instruction boundary, or a trap instruction.
     eilseq: usize,
+    /// Refused instructions (another breakpoint, such as int3 padding; blacklisted).
+    einval: usize,
+    /// Instructions that cannot be emulated.
+    eopnotsupp: usize,
+    /// Anything else: a bug.
     other: usize,
 }
 
@@ -143,13 +150,20 @@ fn sweep(name: &str) -> Result<Sweep> {
         name: cname,
         probes: KVec::new(),
         eilseq: 0,
+        einval: 0,
+        eopnotsupp: 0,
         other: 0,
     };
     for off in 0..size {
         match probe(Target::address(start).offset(off as u32)) {
             Ok(p) => s.probes.push(p, GFP_KERNEL)?,
             Err(e) if e == EILSEQ => s.eilseq += 1,
-            Err(_) => s.other += 1,
+            Err(e) if e == EINVAL => s.einval += 1,
+            Err(e) if e == EOPNOTSUPP => s.eopnotsupp += 1,
+            Err(e) => {
+                pr_warn!("sweep: +{off:#x}: {e:?}\n");
+                s.other += 1;
+            }
         }
     }
     Ok(s)
@@ -231,10 +245,12 @@ fn show(state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fired = s.probes.iter().filter(|p| p.nhit() > 0).count();
         writeln!(
             f,
-            "sweep {} registered={} eilseq={} other={} fired={fired}",
+            "sweep {} registered={} eilseq={} einval={} eopnotsupp={} other={} fired={fired}",
             s.name.to_str().unwrap_or("?"),
             s.probes.len(),
             s.eilseq,
+            s.einval,
+            s.eopnotsupp,
             s.other
         )?;
     }

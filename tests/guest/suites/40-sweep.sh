@@ -1,0 +1,58 @@
+# kernels: x86_64 x86_64-kprobes
+# SPDX-License-Identifier: GPL-2.0
+# A probe at every instruction boundary of three kernel functions that a workload runs
+# (every other offset must fail with EILSEQ), and concurrency: probes registered and
+# unregistered in a loop on one CPU while the other CPU keeps hitting them.
+. /rkp/lib.sh
+plan 12
+
+T=/sys/kernel/debug/rkp_test
+ctl() { echo "$*" > $T/ctl; }
+workload() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		/bin/true
+		cat /proc/version > /dev/null
+		i=$((i + 1))
+	done
+}
+
+insmod rkprobes.ko
+insmod rkp_test_ctl.ko
+for f in kernel_clone vfs_read do_sys_openat2; do
+	if ! out=$(ctl sweep $f 2>&1); then
+		not_ok "$f: every offset probed" "$out"
+		not_ok "$f: probes fire under a workload" "no sweep"
+		continue
+	fi
+	workload 10
+	line=$(grep '^sweep ' $T/probes)
+	echo "rkp-sweep: $line" > /dev/kmsg
+	eval "$(echo "$line" | sed 's/^sweep [^ ]* //')"
+	if [ "$registered" -gt 10 ] && [ "$eilseq" -gt 0 ] && [ "$other" = 0 ]; then
+		ok "$f: every offset probed ($registered boundaries registered, $eilseq offsets EILSEQ, $einval EINVAL, $eopnotsupp EOPNOTSUPP)"
+	else
+		not_ok "$f: every offset probed" "$line"
+	fi
+	if [ "$fired" -gt 0 ]; then
+		ok "$f: $fired of $registered probes fired under the workload"
+	else
+		not_ok "$f: probes fire under a workload" "$line"
+	fi
+	ctl unsweep
+done
+
+# Concurrency: the other CPU forks and reads in a loop while this one churns probes on the
+# functions it runs (kernel_clone aggregated with a standing probe, vfs_read alone, so its
+# breakpoint is written and removed each time).
+check "a standing probe on kernel_clone" ctl add 0 kernel_clone
+(workload 1000) &
+busy=$!
+check "churn kernel_clone 50 times under concurrent hits" ctl churn kernel_clone 50
+check "churn vfs_read 50 times under concurrent hits" ctl churn vfs_read 50
+kill $busy 2>/dev/null
+wait $busy 2>/dev/null
+hits=$(awk '$1 == 0 {print $4}' $T/probes)
+if [ "${hits:-0}" -gt 0 ]; then ok "the standing probe kept firing ($hits hits)"; else not_ok "the standing probe kept firing" "$hits"; fi
+check "clients and rkprobes unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
+check "the system still forks and reads" sh -c "workload() { /bin/true && cat /proc/version; }; workload > /dev/null"
