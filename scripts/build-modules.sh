@@ -26,3 +26,9 @@ else
 fi
 mkdir -p "$out"
 make -C "$kdir" M="$top" MO="$out" "${args[@]}" "$@" modules
+if [ -n "${name:-}" ]; then
+	# A client built the way one outside this repository is: its own M=, our Module.symvers.
+	mkdir -p "$out/external"
+	make -C "$kdir" M="$top/tests/external-client" MO="$out/external" \
+		KBUILD_EXTRA_SYMBOLS="$out/Module.symvers" "${args[@]}" "$@" modules
+fi

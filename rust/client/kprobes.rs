@@ -211,19 +211,30 @@ impl PtRegs {
 
 #[cfg(CONFIG_ARM64)]
 impl PtRegs {
+    fn user_regs(&self) -> &bindings::user_pt_regs {
+        // SAFETY: Both members of the union are plain `u64`s in the same layout; any bit
+        // pattern is valid.
+        unsafe { &self.regs().__bindgen_anon_1.user_regs }
+    }
+
+    fn user_regs_mut(&mut self) -> &mut bindings::user_pt_regs {
+        // SAFETY: As in `user_regs`.
+        unsafe { &mut self.regs_mut().__bindgen_anon_1.user_regs }
+    }
+
     /// The program counter.
     pub fn ip(&self) -> usize {
-        self.regs().pc as usize
+        self.user_regs().pc as usize
     }
 
     /// Sets the program counter.
     pub fn set_ip(&mut self, ip: usize) {
-        self.regs_mut().pc = ip as u64;
+        self.user_regs_mut().pc = ip as u64;
     }
 
     /// Integer argument `n` (0-7) of a function probed at its entry (AAPCS64).
     pub fn arg(&self, n: usize) -> Option<usize> {
-        self.regs()
+        self.user_regs()
             .regs
             .get(n)
             .filter(|_| n < 8)
@@ -232,7 +243,7 @@ impl PtRegs {
 
     /// The return value register (`x0`).
     pub fn return_value(&self) -> usize {
-        self.regs().regs[0] as usize
+        self.user_regs().regs[0] as usize
     }
 }
 

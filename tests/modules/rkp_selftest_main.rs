@@ -595,6 +595,115 @@ fn aggregated() -> TestResult {
 /// A named test.
 type Test = (&'static str, fn() -> TestResult);
 
+/// A batch whose second probe fails registers nothing: the first is rolled back.
+fn batch_rollback() -> TestResult {
+    let a = KBox::pin_init(
+        Registration::new_unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let b = KBox::pin_init(
+        Registration::new_unregistered(Target::symbol(c"rkp_no_such_symbol"), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    match Batch::register(&[&*a, &*b]) {
+        Ok(_) => return Err(fail(fmt!("a batch with an unknown symbol registered"))),
+        Err(e) => ensure!(e == ENOENT, "batch error {e:?}, want ENOENT"),
+    }
+    mix(2);
+    ensure!(
+        a.handler().pre.load(Relaxed) == 0,
+        "the first probe of the failed batch fired"
+    );
+    Ok(())
+}
+
+/// Out-of-line slots run out with `ENOMEM`, and come back when probes go. Disabled probes at
+/// consecutive instructions of kernel text from `kernel_clone` on (a disabled probe takes its
+/// slot but writes no breakpoint).
+fn slots_run_out() -> TestResult {
+    let anchor = KBox::pin_init(
+        Registration::new(Target::symbol(c"kernel_clone").disabled(), Recorder::new()),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let mut at = anchor.address();
+    drop(anchor);
+    let mut probes = KVec::new();
+    let mut out_of_slots = false;
+    for _ in 0..8000 {
+        // SAFETY: Reading kernel text, which stays mapped.
+        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, 15) };
+        let len = decode::decode(bytes).map_or(1, |i| usize::from(i.len));
+        match KBox::pin_init(
+            Registration::new(Target::address(at).disabled(), Recorder::new()),
+            GFP_KERNEL,
+        ) {
+            Ok(p) => probes.push(p, GFP_KERNEL).map_err(|_| fail(fmt!("oom")))?,
+            Err(e) if e == ENOMEM => {
+                out_of_slots = true;
+                break;
+            }
+            Err(_) => {}
+        }
+        at += len;
+    }
+    let registered = probes.len();
+    ensure!(out_of_slots, "no ENOMEM after {registered} probes");
+    ensure!(
+        registered >= 1024,
+        "ENOMEM after only {registered} probes (1024 slots)"
+    );
+    drop(probes);
+    let again = KBox::pin_init(
+        Registration::new(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
+        GFP_KERNEL,
+    );
+    ensure!(
+        again.is_ok(),
+        "no slot after the probes were unregistered: {:?}",
+        again.err()
+    );
+    pr_info!("# slots: ENOMEM after {registered} probes\n");
+    Ok(())
+}
+
+/// Prints what registration and hits cost here (KTAP diagnostics, not tests).
+fn report_costs() {
+    use kernel::time::{Instant, Monotonic};
+    const CALLS: i64 = 20000;
+    let t = Instant::<Monotonic>::now();
+    let by_symbol = KBox::pin_init(
+        Registration::new(Target::symbol(c"rkp_asm_branches"), Recorder::new()),
+        GFP_KERNEL,
+    );
+    let symbol_us = t.elapsed().as_nanos() / 1000;
+    drop(by_symbol);
+    let t = Instant::<Monotonic>::now();
+    let by_address = KBox::pin_init(
+        Registration::new(Target::address(addr_of(rkp_asm_branches)), Recorder::new()),
+        GFP_KERNEL,
+    );
+    let address_us = t.elapsed().as_nanos() / 1000;
+    let per_call = |n: i64| {
+        let t = Instant::<Monotonic>::now();
+        for _ in 0..n {
+            branches(1);
+        }
+        t.elapsed().as_nanos() / n
+    };
+    let probed = per_call(CALLS);
+    drop(by_address);
+    let plain = per_call(CALLS);
+    let hit = (probed - plain).max(1);
+    pr_info!("# cost: registration by symbol {symbol_us} us, by address {address_us} us\n");
+    pr_info!(
+        "# cost: a hit (int3, slot, int3) {hit} ns, {} hits/s; the call itself {plain} ns\n",
+        1_000_000_000 / hit
+    );
+}
+
 const TESTS: &[Test] = &[
     (
         "kprobe with pre- and post-handler, non-preemptible",
@@ -621,6 +730,8 @@ const TESTS: &[Test] = &[
     ("errno of every refusal", errnos),
     ("enable and disable", enable_disable),
     ("aggregated probes run newest first", aggregated),
+    ("a failed batch is rolled back", batch_rollback),
+    ("slots run out with ENOMEM and come back", slots_run_out),
 ];
 
 struct RkpSelftest;
@@ -639,6 +750,7 @@ impl kernel::Module for RkpSelftest {
                 ),
             }
         }
+        report_costs();
         Ok(RkpSelftest)
     }
 }

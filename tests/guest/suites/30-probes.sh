@@ -4,7 +4,7 @@
 # format, enable/disable, the global switch, several probes at one address, the errno a
 # failed registration gives, [GONE] when the probed module unloads, and unload order.
 . /rkp/lib.sh
-plan 27
+plan 30
 
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
@@ -19,6 +19,9 @@ ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
 more() { h=$(field "$1" 4); [ "${h:-0}" -gt "$2" ]; }
 
 insmod rkprobes.ko
+check "blacklist lines are in Linux's format" sh -c "! grep -vE '^0x[0-9a-f]{16}-0x[0-9a-f]{16}	[^ ]+( \[[a-z_0-9]+\])?$' $D/blacklist"
+check "blacklist has the trap path and NOKPROBE functions" sh -c "grep -qE '	notify_die$' $D/blacklist && grep -qE '	exc_int3$' $D/blacklist && [ \$(grep -c . $D/blacklist) -gt 100 ]"
+check "blacklist has rkprobes itself" grep -qE ' \[rkprobes\]$' $D/blacklist
 check "a client module loads" insmod rkp_test_ctl.ko
 check "probe kernel_clone by name" ctl add 0 kernel_clone
 addr=$(field 0 2)
