@@ -95,6 +95,30 @@ pub(crate) fn disarm(addr: usize, original: u8) -> Result {
     text_write(addr, &[original])
 }
 
+/// Whether `insn` (at `at`) is a jump another kprobes implementation wrote over probed code:
+/// Linux's optprobes replace instructions with `jmp rel32` to a detour buffer in a kprobes
+/// instruction page. Compiled code only jumps to symbols; those pages are in none
+/// (`sprint_symbol()` does not resolve them).
+fn is_kprobes_jump(insn: &decode::Insn, bytes: &[u8], at: usize) -> bool {
+    if insn.map != decode::Map::OneByte
+        || insn.opcode != 0xe9
+        || insn.vector != decode::VectorPrefix::None
+    {
+        return false;
+    }
+    let target = (at + usize::from(insn.len)).wrapping_add(insn.immediate(bytes) as usize);
+    crate::kallsyms::Description::of(target).is_none()
+}
+
+/// Whether execution never falls through `insn`, so that an `int3` after it is padding (as
+/// with straight-line-speculation hardening), not someone's breakpoint.
+fn ends_flow(insn: &decode::Insn) -> bool {
+    let one_byte = insn.map == decode::Map::OneByte && insn.vector == decode::VectorPrefix::None;
+    one_byte
+        && (matches!(insn.opcode, 0xc3 | 0xc2 | 0xe9 | 0xeb | 0xcc)
+            || insn.opcode == 0xff && insn.modrm_reg() == Some(4))
+}
+
 /// The instruction under a probe, prepared for single-stepping or emulation.
 pub(crate) struct Probe {
     /// The probe address.
@@ -169,17 +193,35 @@ impl Probe {
             }
             Ok((buf, n))
         };
-        // Walk from the function's start: `addr` must be where an instruction starts.
+        // Walk from the function's start: `addr` must be where an instruction starts. Text
+        // that another kprobes implementation changed cannot be walked reliably (a module cannot
+        // recover its original bytes), so it is refused rather than guessed at.
         let mut at = func.start;
+        let mut after_unconditional = false;
         while at < addr {
             let (buf, n) = read(at)?;
+            if buf[0] == INT3 && recover(at).is_none() && !after_unconditional {
+                pr_warn!("foreign breakpoint at {at:#x} before {addr:#x}\n");
+                return Err(EINVAL);
+            }
             let insn = decode::decode(&buf[..n]).map_err(|_| EILSEQ)?;
+            if is_kprobes_jump(&insn, &buf, at) {
+                pr_warn!("another kprobes optimized the text at {at:#x}\n");
+                return Err(EINVAL);
+            }
+            after_unconditional = ends_flow(&insn);
             at += usize::from(insn.len);
         }
         if at != addr {
             return Err(EILSEQ);
         }
         let (original, n) = read(addr)?;
+        if let Ok(insn) = decode::decode(&original[..n]) {
+            if is_kprobes_jump(&insn, &original, addr) {
+                pr_warn!("another kprobes optimized the text at {addr:#x}\n");
+                return Err(EINVAL);
+            }
+        }
         let prepared =
             prepare::prepare(&original[..n]).map_err(|r: Refusal| Error::from_errno(-r.errno()))?;
         let mut probe = Probe {

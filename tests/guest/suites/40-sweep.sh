@@ -12,7 +12,7 @@ workload() {
 	i=0
 	while [ $i -lt "$1" ]; do
 		/bin/true
-		cat /proc/version > /dev/null
+		read -r _ < /proc/version
 		i=$((i + 1))
 	done
 }
@@ -55,4 +55,4 @@ wait $busy 2>/dev/null
 hits=$(awk '$1 == 0 {print $4}' $T/probes)
 if [ "${hits:-0}" -gt 0 ]; then ok "the standing probe kept firing ($hits hits)"; else not_ok "the standing probe kept firing" "$hits"; fi
 check "clients and rkprobes unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
-check "the system still forks and reads" sh -c "workload() { /bin/true && cat /proc/version; }; workload > /dev/null"
+check "the system still forks and reads" sh -c "/bin/true && read -r _ < /proc/version"
