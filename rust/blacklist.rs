@@ -35,9 +35,11 @@ fn nokprobe_blob() -> &'static [u8] {
     }
 }
 
-/// Blacklisted address ranges (`[start, end)`).
+/// Blacklisted address ranges (`[start, end)`), with the name of each area (functions are
+/// named by their symbol when shown).
 pub(crate) struct Blacklist {
     ranges: KVec<(usize, usize)>,
+    areas: KVec<(usize, &'static [u8])>,
 }
 
 impl Blacklist {
@@ -82,15 +84,24 @@ impl Blacklist {
                 ranges.push((start, start + d.size.max(1)), GFP_KERNEL)?;
             }
         }
-        for &(start, end) in areas.iter().filter(|(s, e)| *s != 0 && e > s) {
+        let mut names = KVec::new();
+        for (&(start, end), (name, _)) in areas
+            .iter()
+            .zip(AREAS)
+            .filter(|((s, e), _)| *s != 0 && e > s)
+        {
             ranges.push((start, end), GFP_KERNEL)?;
+            names.push((start, *name), GFP_KERNEL)?;
         }
         // SAFETY: `module` is this live module; its text does not move while it is loaded.
         let text = unsafe { &(*module.as_ptr()).mem[bindings::mod_mem_type_MOD_TEXT as usize] };
         let base = text.base as usize;
         ranges.push((base, base + text.size as usize), GFP_KERNEL)?;
         ranges.sort_unstable();
-        Ok(Self { ranges })
+        Ok(Self {
+            ranges,
+            areas: names,
+        })
     }
 
     /// Whether `addr` may not be probed.
@@ -101,5 +112,13 @@ impl Blacklist {
     /// The ranges, sorted by start.
     pub(crate) fn ranges(&self) -> &[(usize, usize)] {
         &self.ranges
+    }
+
+    /// The name of the area starting at `start`, if one does.
+    pub(crate) fn area_name(&self, start: usize) -> Option<&'static [u8]> {
+        self.areas
+            .iter()
+            .find(|(s, _)| *s == start)
+            .map(|(_, n)| *n)
     }
 }

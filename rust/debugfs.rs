@@ -68,15 +68,15 @@ fn blacklist_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     };
     let show = show_addresses();
     for &(start, end) in engine.blacklist.ranges() {
+        let range = show.then_some((start, end));
+        if let Some(area) = engine.blacklist.area_name(start) {
+            write_blacklist_line(f, range, area, None)?;
+            continue;
+        }
         let desc = Description::of(start);
         let parsed = desc.as_ref().and_then(|d| d.parsed());
         let name = parsed.map_or(&b"?"[..], |d| d.name);
-        write_blacklist_line(
-            f,
-            show.then_some((start, end)),
-            name,
-            parsed.and_then(|d| d.module),
-        )?;
+        write_blacklist_line(f, range, name, parsed.and_then(|d| d.module))?;
     }
     Ok(())
 }
