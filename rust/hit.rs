@@ -6,16 +6,15 @@
 
 use kernel::{
     bindings,
-    error::to_result,
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
     sync::atomic::Relaxed,
-    types::Opaque,
 };
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
 use crate::engine::{Engine, Entry};
+use crate::notifier::Notifier;
 use crate::percpu::{status, CpuState, Frame};
 
 fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
@@ -154,42 +153,16 @@ extern "C" {
     fn unregister_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
 }
 
-/// The breakpoint hook: a die notifier that hands breakpoints to the engine, registered until
-/// dropped.
-#[pin_data(PinnedDrop)]
-pub(crate) struct TrapHook {
-    #[pin]
-    nb: Opaque<bindings::notifier_block>,
-}
-
-// SAFETY: The notifier block is only touched by the notifier chain, which has its own locking.
-unsafe impl Send for TrapHook {}
-// SAFETY: As above.
-unsafe impl Sync for TrapHook {}
-
-impl TrapHook {
-    /// Registers the hook.
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            nb <- Opaque::try_ffi_init(move |slot: *mut bindings::notifier_block| {
-                // SAFETY: `slot` is valid for writes; a zeroed notifier block is valid.
-                unsafe {
-                    slot.write(core::mem::zeroed());
-                    (*slot).notifier_call = Some(notify);
-                    // Before other die notifiers: breakpoints are ours or nobody's.
-                    (*slot).priority = i32::MAX - 1;
-                }
-                // SAFETY: `slot` is a pinned, initialised notifier block.
-                to_result(unsafe { register_die_notifier(slot) })
-            }),
-        }? Error)
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for TrapHook {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Registered in `new`; unregistering waits for running callbacks.
-        unsafe { unregister_die_notifier(self.nb.get()) };
+/// Hooks breakpoints: a die notifier, before other die notifiers (breakpoints are rkprobes'
+/// or nobody's), registered until dropped.
+pub(crate) fn trap_hook() -> impl PinInit<Notifier, Error> {
+    // SAFETY: The die chain's register/unregister pair; `notify` handles its arguments.
+    unsafe {
+        Notifier::new(
+            notify,
+            i32::MAX - 1,
+            register_die_notifier,
+            unregister_die_notifier,
+        )
     }
 }

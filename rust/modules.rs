@@ -6,13 +6,12 @@
 
 use kernel::{
     bindings,
-    error::to_result,
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
-    types::Opaque,
 };
 
 use crate::engine;
+use crate::notifier::Notifier;
 
 /// `[start, end)` of one kind of a module's memory.
 fn range(module: &bindings::module, kind: bindings::mod_mem_type) -> Option<(usize, usize)> {
@@ -54,39 +53,15 @@ unsafe extern "C" fn notify(
     bindings::NOTIFY_DONE as c_int
 }
 
-/// The module notifier, registered until dropped.
-#[pin_data(PinnedDrop)]
-pub(crate) struct ModuleWatch {
-    #[pin]
-    nb: Opaque<bindings::notifier_block>,
-}
-
-// SAFETY: The notifier block is only touched by the notifier chain, which has its own locking.
-unsafe impl Send for ModuleWatch {}
-// SAFETY: As above.
-unsafe impl Sync for ModuleWatch {}
-
-impl ModuleWatch {
-    /// Registers the notifier.
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            nb <- Opaque::try_ffi_init(|slot: *mut bindings::notifier_block| {
-                // SAFETY: `slot` is valid for writes; a zeroed notifier block is valid.
-                unsafe {
-                    slot.write(core::mem::zeroed());
-                    (*slot).notifier_call = Some(notify);
-                }
-                // SAFETY: `slot` is a pinned, initialised notifier block.
-                to_result(unsafe { bindings::register_module_notifier(slot) })
-            }),
-        }? Error)
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for ModuleWatch {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Registered in `new`.
-        unsafe { bindings::unregister_module_notifier(self.nb.get()) };
+/// Watches module loads and unloads: a module notifier, registered until dropped.
+pub(crate) fn watch() -> impl PinInit<Notifier, Error> {
+    // SAFETY: The module chain's register/unregister pair; `notify` handles its arguments.
+    unsafe {
+        Notifier::new(
+            notify,
+            0,
+            bindings::register_module_notifier,
+            bindings::unregister_module_notifier,
+        )
     }
 }

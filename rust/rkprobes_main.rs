@@ -21,6 +21,7 @@ mod exports;
 mod hit;
 mod kallsyms;
 mod modules;
+mod notifier;
 mod percpu;
 
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
@@ -50,8 +51,8 @@ module! {
 /// the trap hook (which waits for running trap handlers), then the engine.
 struct Rkprobes {
     _debugfs: Pin<KBox<kernel::debugfs::Scope<debugfs::State>>>,
-    _modules: Pin<KBox<modules::ModuleWatch>>,
-    _trap: Pin<KBox<hit::TrapHook>>,
+    _modules: Pin<KBox<notifier::Notifier>>,
+    _trap: Pin<KBox<notifier::Notifier>>,
     engine: Pin<KBox<engine::Engine>>,
 }
 
@@ -60,8 +61,8 @@ impl kernel::Module for Rkprobes {
         let engine = KBox::pin_init(engine::Engine::new(module)?, GFP_KERNEL)?;
         engine::Engine::make_current(Some(&engine));
         let parts = || -> Result<_> {
-            let trap = KBox::pin_init(hit::TrapHook::new(), GFP_KERNEL)?;
-            let modules = KBox::pin_init(modules::ModuleWatch::new(), GFP_KERNEL)?;
+            let trap = KBox::pin_init(hit::trap_hook(), GFP_KERNEL)?;
+            let modules = KBox::pin_init(modules::watch(), GFP_KERNEL)?;
             Ok((
                 trap,
                 modules,

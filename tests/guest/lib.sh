@@ -43,3 +43,14 @@ check_fails() {
 check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
 }
+
+# workload N: N forks and N reads through read(2) (the shell's own `read`; busybox `cat` may
+# use sendfile), which runs kernel_clone, vfs_read, do_sys_openat2 and ksys_read.
+workload() {
+	_rkp_i=0
+	while [ $_rkp_i -lt "$1" ]; do
+		/bin/true
+		read -r _ < /proc/version
+		_rkp_i=$((_rkp_i + 1))
+	done
+}

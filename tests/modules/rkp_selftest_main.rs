@@ -66,6 +66,24 @@ fn fail(args: core::fmt::Arguments<'_>) -> CString {
     CString::try_from_fmt(args).unwrap_or_else(|_| CString::try_from_fmt(fmt!("?")).unwrap())
 }
 
+/// Registers a probe; an error fails the test.
+fn register<T: Handler>(
+    target: Target<'_>,
+    handler: T,
+) -> core::result::Result<Pin<KBox<Registration<T>>>, CString> {
+    KBox::pin_init(Registration::new(target, handler), GFP_KERNEL)
+        .map_err(|e| fail(fmt!("register: {e:?}")))
+}
+
+/// Prepares a probe for a batch; an error fails the test.
+fn unregistered<T: Handler>(
+    target: Target<'_>,
+    handler: T,
+) -> core::result::Result<Pin<KBox<Registration<T>>>, CString> {
+    KBox::pin_init(Registration::new_unregistered(target, handler), GFP_KERNEL)
+        .map_err(|e| fail(fmt!("{e:?}")))
+}
+
 fn errno_of(r: Result) -> i32 {
     match r {
         Ok(()) => 0,
@@ -173,11 +191,7 @@ fn branches(n: i64) -> i64 {
 
 /// `test_kprobe`: a probe with pre- and post-handler by symbol, at a function's entry.
 fn kprobe_pre_post() -> TestResult {
-    let p = KBox::pin_init(
-        Registration::new(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let p = register(Target::symbol(c"rkp_asm_mix"), Recorder::new())?;
     let v = mix(2);
     let h = p.handler();
     ensure!(v == 45, "rkp_asm_mix(2) returned {v}, want 45");
@@ -223,14 +237,10 @@ fn kprobe_pre_post() -> TestResult {
 /// `rkp_asm_mix+5` (after ENDBR64 and `push %rbp`).
 fn post_handler_sees_registers() -> TestResult {
     let offset = if p_endbr(addr_of(rkp_asm_mix)) { 5 } else { 1 };
-    let p = KBox::pin_init(
-        Registration::new(
-            Target::symbol(c"rkp_asm_mix").offset(offset),
-            Recorder::new(),
-        ),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let p = register(
+        Target::symbol(c"rkp_asm_mix").offset(offset),
+        Recorder::new(),
+    )?;
     let v = mix(61);
     let h = p.handler();
     ensure!(v == 201, "rkp_asm_mix(61) returned {v}, want 201");
@@ -260,16 +270,8 @@ fn p_endbr(addr: usize) -> bool {
 /// `test_kprobes`: two probes registered as a batch, each firing its own handlers, then
 /// unregistered together.
 fn kprobes_batch() -> TestResult {
-    let a = KBox::pin_init(
-        Registration::new_unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
-    let b = KBox::pin_init(
-        Registration::new_unregistered(Target::symbol(c"rkp_asm_branches"), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let a = unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new())?;
+    let b = unregistered(Target::symbol(c"rkp_asm_branches"), Recorder::new())?;
     {
         let _batch =
             Batch::register(&[&*a, &*b]).map_err(|e| fail(fmt!("register_kprobes: {e:?}")))?;
@@ -300,11 +302,7 @@ fn kprobe_missed() -> TestResult {
         recurse: true,
         ..Recorder::new()
     };
-    let p = KBox::pin_init(
-        Registration::new(Target::symbol(c"rkp_selftest_recursed"), rec),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let p = register(Target::symbol(c"rkp_selftest_recursed"), rec)?;
     let v = rkp_selftest_recursed(black_box(9));
     let h = p.handler();
     ensure!(v == 3, "returned {v}");
@@ -323,11 +321,7 @@ fn kprobe_missed() -> TestResult {
 fn pre_handler_redirects() -> TestResult {
     let rec = Recorder::new();
     rec.redirect.store(addr_of(rkp_asm_alt), Relaxed);
-    let p = KBox::pin_init(
-        Registration::new(Target::symbol(c"rkp_asm_mix"), rec),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let p = register(Target::symbol(c"rkp_asm_mix"), rec)?;
     let v = mix(2);
     ensure!(v == 1234, "returned {v}, want rkp_asm_alt's 1234");
     ensure!(p.handler().post.load(Relaxed) == 0, "post-handler ran");
@@ -525,14 +519,10 @@ fn raw_abi_errnos() -> TestResult {
 
 /// A disabled probe does not fire; enabling and disabling take effect at once.
 fn enable_disable() -> TestResult {
-    let p = KBox::pin_init(
-        Registration::new(
-            Target::symbol(c"rkp_asm_branches").disabled(),
-            Recorder::new(),
-        ),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("register: {e:?}")))?;
+    let p = register(
+        Target::symbol(c"rkp_asm_branches").disabled(),
+        Recorder::new(),
+    )?;
     branches(1);
     ensure!(p.nhit() == 0 && p.is_disabled(), "a disabled probe fired");
     p.enable().map_err(|e| fail(fmt!("enable: {e:?}")))?;
@@ -551,28 +541,20 @@ fn enable_disable() -> TestResult {
 /// Several probes at one address all fire, newest first (Linux's aggregate order); removing
 /// one leaves the other armed.
 fn aggregated() -> TestResult {
-    let older = KBox::pin_init(
-        Registration::new(
-            Target::symbol(c"rkp_asm_mix"),
-            Ordered {
-                seq: &SEQUENCE,
-                turn: Atomic::new(0),
-            },
-        ),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
-    let newer = KBox::pin_init(
-        Registration::new(
-            Target::symbol(c"rkp_asm_mix"),
-            Ordered {
-                seq: &SEQUENCE,
-                turn: Atomic::new(0),
-            },
-        ),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let older = register(
+        Target::symbol(c"rkp_asm_mix"),
+        Ordered {
+            seq: &SEQUENCE,
+            turn: Atomic::new(0),
+        },
+    )?;
+    let newer = register(
+        Target::symbol(c"rkp_asm_mix"),
+        Ordered {
+            seq: &SEQUENCE,
+            turn: Atomic::new(0),
+        },
+    )?;
     mix(2);
     let (o, n) = (
         older.handler().turn.load(Relaxed),
@@ -597,16 +579,8 @@ type Test = (&'static str, fn() -> TestResult);
 
 /// A batch whose second probe fails registers nothing: the first is rolled back.
 fn batch_rollback() -> TestResult {
-    let a = KBox::pin_init(
-        Registration::new_unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
-    let b = KBox::pin_init(
-        Registration::new_unregistered(Target::symbol(c"rkp_no_such_symbol"), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let a = unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new())?;
+    let b = unregistered(Target::symbol(c"rkp_no_such_symbol"), Recorder::new())?;
     match Batch::register(&[&*a, &*b]) {
         Ok(_) => return Err(fail(fmt!("a batch with an unknown symbol registered"))),
         Err(e) => ensure!(e == ENOENT, "batch error {e:?}, want ENOENT"),
@@ -623,11 +597,7 @@ fn batch_rollback() -> TestResult {
 /// consecutive instructions of kernel text from `kernel_clone` on (a disabled probe takes its
 /// slot but writes no breakpoint).
 fn slots_run_out() -> TestResult {
-    let anchor = KBox::pin_init(
-        Registration::new(Target::symbol(c"kernel_clone").disabled(), Recorder::new()),
-        GFP_KERNEL,
-    )
-    .map_err(|e| fail(fmt!("{e:?}")))?;
+    let anchor = register(Target::symbol(c"kernel_clone").disabled(), Recorder::new())?;
     let mut at = anchor.address();
     drop(anchor);
     let mut probes = KVec::new();

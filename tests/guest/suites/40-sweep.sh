@@ -8,14 +8,6 @@ plan 12
 
 T=/sys/kernel/debug/rkp_test
 ctl() { echo "$*" > $T/ctl; }
-workload() {
-	i=0
-	while [ $i -lt "$1" ]; do
-		/bin/true
-		read -r _ < /proc/version
-		i=$((i + 1))
-	done
-}
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko

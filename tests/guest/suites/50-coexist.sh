@@ -9,20 +9,12 @@ plan 10
 T=/sys/kernel/debug/rkp_test
 ctl() { echo "$*" > $T/ctl; }
 linux_hits() { cat /sys/module/rkp_test_linux_kprobe/parameters/hits; }
-workload() {
-	i=0
-	while [ $i -lt 5 ]; do
-		/bin/true
-		read -r _ < /proc/version
-		i=$((i + 1))
-	done
-}
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko
 check "an rkprobe on kernel_clone" ctl add 0 kernel_clone
 check "a Linux kprobe on vfs_read" insmod rkp_test_linux_kprobe.ko func=vfs_read
-workload
+workload 5
 ours=$(awk '$1 == 0 {print $4}' $T/probes)
 theirs=$(linux_hits)
 if [ "$ours" -gt 0 ] && [ "$theirs" -gt 0 ]; then ok "both fire ($ours and $theirs hits)"; else not_ok "both fire" "ours $ours, Linux's $theirs"; fi
