@@ -58,8 +58,9 @@ passed=$((passed + host_p)) failed=$((failed + host_f))
 
 for k in $KERNELS; do
 	step "$k: kernel and modules (CLIPPY=1)"
-	if scripts/build-modules.sh "$k" CLIPPY=1 >"$logs/$k-build.log" 2>&1; then
-		result OK "$k: modules build warning-free with clippy"
+	if scripts/build-modules.sh "$k" CLIPPY=1 >"$logs/$k-build.log" 2>&1 &&
+		! grep -iE 'warning|error' "$logs/$k-build.log"; then
+		result OK "$k: modules build warning-free with clippy (rustc, clippy, gcc, objtool)"
 	else
 		tail -40 "$logs/$k-build.log"
 		result FAIL "$k: module build (log: $logs/$k-build.log)"

@@ -60,6 +60,10 @@ x86_64) cp "$BUSYBOX_X86_64" "$root/bin/busybox" ;;
 arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" ;;
 esac
 install -m 0755 "$RKP_TOP/tests/guest/init" "$root/init"
+# The x86 suites read debugfs without CAP_SYSLOG through this helper.
+if [ "$arch" = x86_64 ]; then
+	gcc -static -O2 -Wall -Werror -o "$root/bin/rkp-dropcap" "$RKP_TOP/tests/guest/dropcap.c"
+fi
 cp "$RKP_TOP/tests/guest/lib.sh" "$RKP_TOP/tests/guest/run-suites.sh" "$root/rkp/"
 echo "$mode" >"$root/rkp/mode"
 echo "$kernel" >"$root/rkp/kernel"

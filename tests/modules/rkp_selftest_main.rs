@@ -189,6 +189,29 @@ fn branches(n: i64) -> i64 {
     unsafe { rkp_asm_branches(black_box(n)) }
 }
 
+/// Arming writes the breakpoint; unregistering puts back exactly the bytes that were there.
+fn text_restored_exactly() -> TestResult {
+    // black_box: no relocation to `rkp_asm_mix+4` (see `kprobe_pre_post`).
+    let start = black_box(addr_of(rkp_asm_mix));
+    let at = start + if p_endbr(start) { 4 } else { 0 };
+    // SAFETY: Reading 16 bytes of our own text.
+    let read = || unsafe { core::ptr::read_volatile(at as *const [u8; 16]) };
+    let before = read();
+    let p = register(Target::address(at), Recorder::new())?;
+    let armed = read();
+    ensure!(
+        armed[0] == 0xcc && armed[1..] == before[1..],
+        "armed text {armed:02x?}, was {before:02x?}"
+    );
+    drop(p);
+    let after = read();
+    ensure!(
+        after == before,
+        "text after unregistering {after:02x?}, was {before:02x?}"
+    );
+    Ok(())
+}
+
 /// `test_kprobe`: a probe with pre- and post-handler by symbol, at a function's entry.
 fn kprobe_pre_post() -> TestResult {
     let p = register(Target::symbol(c"rkp_asm_mix"), Recorder::new())?;
@@ -678,6 +701,10 @@ const TESTS: &[Test] = &[
     (
         "kprobe with pre- and post-handler, non-preemptible",
         kprobe_pre_post,
+    ),
+    (
+        "the breakpoint goes in and the original bytes come back exactly",
+        text_restored_exactly,
     ),
     (
         "post-handler sees the registers after the instruction",

@@ -4,7 +4,7 @@
 # format, enable/disable, the global switch, several probes at one address, the errno a
 # failed registration gives, [GONE] when the probed module unloads, and unload order.
 . /rkp/lib.sh
-plan 30
+plan 32
 
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
@@ -33,6 +33,12 @@ kernel_clone+0x*) ok "the probe sits in kernel_clone ($where)" ;;
 esac
 check_eq "its address matches /proc/kallsyms" "$addr" "$(printf '%016x' $((0x$kc + ${where#kernel_clone+})))"
 check_eq "list line in Linux's format" "$(cat $D/list)" "$addr  k  $where    "
+check_eq "without CAP_SYSLOG, list hides the address" "$(rkp-dropcap cat $D/list)" "0000000000000000  k  $where    "
+hidden() {
+	out=$(rkp-dropcap cat $D/blacklist) && [ -n "$out" ] &&
+		! echo "$out" | grep -qv '^0x0000000000000000-0x0000000000000000	'
+}
+check "without CAP_SYSLOG, blacklist hides the addresses" hidden
 forks 5
 check "forks hit it" more 0 4
 
