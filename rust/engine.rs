@@ -293,7 +293,9 @@ impl Engine {
         probe.nmissed.store(0, Relaxed);
         probe.nhit.store(0, Relaxed);
         let reg = &mut *reg;
-        let index = match reg.sites.iter().position(|s| s.addr() == addr) {
+        // A gone site at the same address belongs to freed code (new code may be there now):
+        // it is never reused.
+        let index = match reg.sites.iter().position(|s| s.addr() == addr && !s.gone) {
             Some(i) => {
                 reg.sites[i].probes.reserve(1, GFP_KERNEL)?;
                 i

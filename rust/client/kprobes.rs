@@ -130,10 +130,16 @@ pub enum PreAction {
 /// Proof that the code holding it runs in the probe hit path: NMI-like context, interrupts
 /// off, preemption off. It cannot leave the handler (`!Send`, borrowed).
 pub struct HitContext<'a> {
+    addr: usize,
     _not_send: PhantomData<(&'a (), *mut ())>,
 }
 
 impl HitContext<'_> {
+    /// The address of the probe that fired.
+    pub fn address(&self) -> usize {
+        self.addr
+    }
+
     /// The CPU the probe hit on.
     pub fn cpu(&self) -> u32 {
         kernel::cpu::CpuId::current().as_u32()
@@ -429,6 +435,7 @@ unsafe extern "C" fn pre_trampoline<T: Handler>(
     // live registrations (invariant), with the trapped registers.
     let (reg, regs) = unsafe { (registration::<T>(p), PtRegs::from_raw(regs)) };
     let ctx = HitContext {
+        addr: reg.address(),
         _not_send: PhantomData,
     };
     match reg.handler.pre_handler(&ctx, regs) {
@@ -450,6 +457,7 @@ unsafe extern "C" fn post_trampoline<T: Handler>(
     // SAFETY: As in `pre_trampoline`.
     let (reg, regs) = unsafe { (registration::<T>(p), PtRegs::from_raw(regs)) };
     let ctx = HitContext {
+        addr: reg.address(),
         _not_send: PhantomData,
     };
     reg.handler.post_handler(&ctx, regs);

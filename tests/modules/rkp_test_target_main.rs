@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A module with a function to probe and then unload: its probes must become `[GONE]`.
+//! A module with a function to probe and then unload (its probes must become `[GONE]`).
+//! Writing anything to `/sys/kernel/debug/rkp_test_target/call` calls the function.
 
-use kernel::prelude::*;
+use kernel::{debugfs::Scope, prelude::*, uaccess::UserSliceReader};
 
 module! {
     type: RkpTestTarget,
@@ -19,11 +20,22 @@ pub extern "C" fn rkp_test_target_fn(x: u64) -> u64 {
     core::hint::black_box(x).wrapping_mul(3)
 }
 
-struct RkpTestTarget;
+fn call(_data: &(), _reader: &mut UserSliceReader) -> Result {
+    rkp_test_target_fn(core::hint::black_box(2));
+    Ok(())
+}
+
+struct RkpTestTarget {
+    _dir: Pin<KBox<Scope<()>>>,
+}
 
 impl kernel::Module for RkpTestTarget {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("target returns {}\n", rkp_test_target_fn(2));
-        Ok(RkpTestTarget)
+        let dir = Scope::dir(Ok::<_, Error>(()), c"rkp_test_target", |data, dir| {
+            dir.write_only_callback_file(c"call", data, &call);
+        });
+        Ok(Self {
+            _dir: KBox::pin_init(dir, GFP_KERNEL)?,
+        })
     }
 }

@@ -4,7 +4,7 @@
 # format, enable/disable, the global switch, several probes at one address, the errno a
 # failed registration gives, [GONE] when the probed module unloads, and unload order.
 . /rkp/lib.sh
-plan 32
+plan 35
 
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
@@ -90,7 +90,14 @@ case $out in
 *Invalid*) ok "enabling a gone probe: EINVAL" ;;
 *) not_ok "enabling a gone probe: EINVAL" "$out" ;;
 esac
+insmod rkp_test_target.ko
+check "probe the reloaded module's function (its address may be the gone probe's)" ctl add 4 rkp_test_target_fn
+echo x > /sys/kernel/debug/rkp_test_target/call
+check_eq "the new probe fires, the gone one does not" "$(field 4 4) $(field 3 4)" "1 0"
+rmmod rkp_test_target
+check "both are listed [GONE] after the second unload" sh -c "[ \$(grep -c '\[GONE\]$' $D/list) = 2 ]"
 check "a gone probe unregisters" ctl del 3
+ctl del 4
 
 check_fails "rkprobes stays loaded while a client is" rmmod rkprobes
 check "the client unloads" rmmod rkp_test_ctl
