@@ -193,7 +193,7 @@ impl PtRegs {
         self.regs().sp
     }
 
-    /// `EFLAGS`.
+    /// `EFLAGS` (`PSTATE` on arm64).
     pub fn flags(&self) -> usize {
         self.regs().flags
     }
@@ -236,6 +236,16 @@ impl PtRegs {
     /// Sets the program counter.
     pub fn set_ip(&mut self, ip: usize) {
         self.user_regs_mut().pc = ip as u64;
+    }
+
+    /// The stack pointer.
+    pub fn sp(&self) -> usize {
+        self.user_regs().sp as usize
+    }
+
+    /// `PSTATE`.
+    pub fn flags(&self) -> usize {
+        self.user_regs().pstate as usize
     }
 
     /// Integer argument `n` (0-7) of a function probed at its entry (AAPCS64).
