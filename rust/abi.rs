@@ -67,3 +67,60 @@ impl RawKprobe {
         }
     }
 }
+
+/// One pending return, as return probes' handlers see it.
+#[repr(C)]
+pub struct RawInstance {
+    /// Where the probed function really returns to.
+    pub ret_addr: usize,
+    /// The task that called it (`struct task_struct *`).
+    pub task: *mut bindings::task_struct,
+    /// The stack slot that held the return address.
+    pub frame: usize,
+    /// `data_size` bytes private to this call, shared by its entry and return handler.
+    pub data: *mut u8,
+}
+
+/// An entry or return handler of a return probe: for the entry handler, non-zero means "do
+/// not hook this call's return" (Linux's contract); the return handler's value is ignored.
+pub type RetHandler = unsafe extern "C" fn(
+    rp: *mut RawKretprobe,
+    ri: *mut RawInstance,
+    regs: *mut bindings::pt_regs,
+) -> c_int;
+
+/// `struct rkp_kretprobe`: a return probe. `kp` gives the function (its entry); rkprobes owns
+/// `kp`'s handlers.
+#[repr(C)]
+pub struct RawKretprobe {
+    /// The entry probe.
+    pub kp: RawKprobe,
+    /// In: called when the function returns.
+    pub handler: Option<RetHandler>,
+    /// In: called at the function's entry, optional.
+    pub entry_handler: Option<RetHandler>,
+    /// In: how many calls may be pending at once (`<= 0`: Linux's default,
+    /// `max(10, 2 * possible CPUs)`). Out: the number used.
+    pub maxactive: i32,
+    /// In: bytes of per-call data (at most 4096, else `E2BIG`), aligned to 16.
+    pub data_size: usize,
+    /// Out: calls whose return was not hooked because all `maxactive` instances were in use.
+    pub nmissed: Atomic<usize>,
+    /// Private to rkprobes: its instance pool.
+    pub pool: Atomic<*mut u8>,
+}
+
+impl RawKretprobe {
+    /// A return probe with every field empty.
+    pub const fn zeroed() -> Self {
+        Self {
+            kp: RawKprobe::zeroed(),
+            handler: None,
+            entry_handler: None,
+            maxactive: 0,
+            data_size: 0,
+            nmissed: Atomic::new(0),
+            pool: Atomic::new(core::ptr::null_mut()),
+        }
+    }
+}

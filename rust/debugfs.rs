@@ -47,12 +47,12 @@ fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         return Ok(());
     };
     let show = show_addresses();
-    engine.for_each_probe(|addr, flags| {
+    engine.for_each_probe(|addr, flags, is_return| {
         let desc = Description::of(addr);
         let parsed = desc.as_ref().and_then(|d| d.parsed());
         let line = ListLine {
             addr: show.then_some(addr),
-            is_return: false,
+            is_return,
             symbol: parsed.map(|d| (d.name, d.offset)),
             module: parsed.and_then(|d| d.module),
             gone: flags & FLAG_GONE != 0,

@@ -20,10 +20,11 @@ use kernel::{
     },
 };
 
-use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use crate::abi::{RawKprobe, RawKretprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
 use crate::blacklist::Blacklist;
 use crate::kallsyms;
+use crate::kretprobes::{self, Pool};
 use crate::percpu::CpuStates;
 
 /// The engine the trap handler, the exported API and debugfs use; set while the module is live.
@@ -79,12 +80,18 @@ pub(crate) struct Entry {
     pub(crate) probes: KVec<*mut RawKprobe>,
 }
 
-/// What the hit path reads: every probed address, sorted.
+/// What the hit path reads: every probed address, sorted, and every return probe's pool.
 pub(crate) struct Snapshot {
     entries: KVec<Entry>,
+    pools: KVec<*const Pool>,
 }
 
 impl Snapshot {
+    /// The pools of the return probes, including those still draining.
+    pub(crate) fn pools(&self) -> &[*const Pool] {
+        &self.pools
+    }
+
     /// The entry for `addr`, if it is probed.
     pub(crate) fn find(&self, addr: usize) -> Option<&Entry> {
         self.entries
@@ -99,6 +106,8 @@ pub(crate) struct Registry {
     sites: KVec<Site>,
     slots: arch::Slots,
     all_disarmed: bool,
+    /// Pools of return probes: registered, or unregistered with calls still pending.
+    pools: KVec<KBox<Pool>>,
     /// Text of modules that are being unloaded (`[start, end)`), until a new module reuses
     /// the memory: registering there fails with `ENOENT`, as in Linux.
     going: KVec<(usize, usize)>,
@@ -112,6 +121,7 @@ pub(crate) struct Engine {
     snapshot: Atomic<*mut Snapshot>,
     pub(crate) cpus: CpuStates,
     pub(crate) blacklist: Blacklist,
+    module: &'static ThisModule,
     kernel_text: kallsyms::KernelText,
 }
 
@@ -124,16 +134,17 @@ unsafe impl Sync for Engine {}
 
 impl Engine {
     /// A new engine with nothing registered.
-    pub(crate) fn new(module: &ThisModule) -> Result<impl PinInit<Self, Error>> {
+    pub(crate) fn new(module: &'static ThisModule) -> Result<impl PinInit<Self, Error>> {
         let cpus = CpuStates::new()?;
         let blacklist = Blacklist::build(module)?;
         let kernel_text = kallsyms::KernelText::find()?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, going: KVec::new() }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new() }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
             kernel_text,
+            module,
         }? Error))
     }
 
@@ -169,7 +180,11 @@ impl Engine {
             )?;
         }
         entries.sort_unstable_by_key(|e| e.addr);
-        Ok(KBox::new(Snapshot { entries }, GFP_KERNEL)?)
+        let mut pools = KVec::with_capacity(reg.pools.len(), GFP_KERNEL)?;
+        for pool in reg.pools.iter() {
+            pools.push(core::ptr::from_ref::<Pool>(pool), GFP_KERNEL)?;
+        }
+        Ok(KBox::new(Snapshot { entries, pools }, GFP_KERNEL)?)
     }
 
     /// Publishes a snapshot of `reg`, then waits for a grace period and frees the previous
@@ -403,6 +418,111 @@ impl Engine {
             .retain(|&mut (s, e)| e <= start || s >= end);
     }
 
+    /// `register_kretprobe()`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register`], for `rp` and its handlers.
+    pub(crate) unsafe fn register_kretprobe(&self, rp: *mut RawKretprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement.
+        let r = unsafe { &mut *rp };
+        if r.kp.registered.load(Relaxed) {
+            return Err(EINVAL);
+        }
+        if r.data_size > kretprobes::MAX_DATA_SIZE {
+            return Err(E2BIG);
+        }
+        if r.maxactive <= 0 {
+            // SAFETY: A plain read of a variable the kernel sets at boot.
+            let cpus = unsafe { kernel::bindings::__num_possible_cpus } as i32;
+            r.maxactive = (2 * cpus).max(10);
+        }
+        {
+            // Only a function's entry (or the instruction after its ENDBR) has the return
+            // address at the top of the stack.
+            let _reg = self.registry.lock();
+            let (addr, func) = self.resolve(&r.kp)?;
+            if addr != arch::canonical_addr(func.start, &func) {
+                return Err(EINVAL);
+            }
+        }
+        let pool = Pool::new(rp, r.maxactive as usize, r.data_size, self.module)?;
+        r.pool.store(
+            core::ptr::from_ref::<Pool>(&pool).cast_mut().cast(),
+            Release,
+        );
+        r.kp.pre_handler = Some(kretprobes::entry_pre_handler);
+        r.kp.post_handler = None;
+        r.nmissed.store(0, Relaxed);
+        self.registry.lock().pools.push(pool, GFP_KERNEL)?;
+        // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
+        if let Err(e) = unsafe { self.register(&mut r.kp) } {
+            self.drop_pools(&[rp]);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// `unregister_kretprobes()`: calls still inside the functions return through the
+    /// trampoline without a handler; their pools are freed once they all have.
+    ///
+    /// # Safety
+    ///
+    /// Each pointer must be valid (registered with [`Engine::register_kretprobe`], or never).
+    pub(crate) unsafe fn unregister_kretprobes(&self, rps: &[*mut RawKretprobe]) {
+        {
+            let reg = self.registry.lock();
+            for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
+                pool.detach();
+            }
+        }
+        for &rp in rps {
+            // CAST: `kp` is the first field of the `repr(C)` `RawKretprobe`.
+            // SAFETY: Per the function's safety requirement. Each unregistration ends with a
+            // grace period, which also ends every return handler that saw the probe attached.
+            unsafe { self.unregister(&[rp.cast::<RawKprobe>()]) };
+        }
+        self.drop_pools(rps);
+    }
+
+    /// Detaches the pools of `rps` and frees every drained pool; reports calls still pending.
+    fn drop_pools(&self, rps: &[*mut RawKretprobe]) {
+        let mut reg = self.registry.lock();
+        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
+            pool.detach();
+            let pending = pool.pending();
+            if pending > 0 {
+                pr_info!(
+                    "{pending} calls still pending: rkprobes stays loaded until they return\n"
+                );
+            }
+        }
+        self.reap_pools(&mut reg);
+    }
+
+    /// Frees the pools no call uses any more (after unpublishing them).
+    fn reap_pools(&self, reg: &mut Registry) {
+        if !reg.pools.iter().any(|p| p.drained()) {
+            return;
+        }
+        // Room for all of them first: a pool may only be freed after the grace period.
+        let Ok(mut drained) = KVec::with_capacity(reg.pools.len(), GFP_KERNEL) else {
+            return;
+        };
+        let mut i = 0;
+        while i < reg.pools.len() {
+            if !reg.pools[i].drained() {
+                i += 1;
+                continue;
+            }
+            if let Ok(pool) = reg.pools.remove(i) {
+                let _ = drained.push_within_capacity(pool);
+            }
+        }
+        self.publish_retrying(reg);
+        drop(drained);
+    }
+
     /// `unregister_kprobes()`: one grace period for the whole batch. Probes that are not
     /// registered are skipped.
     ///
@@ -482,10 +602,11 @@ impl Engine {
         result
     }
 
-    /// Calls `f` with each registered probe's address and flags, in address order.
+    /// Calls `f` with each registered probe's address, flags and whether it is a return probe,
+    /// in address order.
     pub(crate) fn for_each_probe(
         &self,
-        mut f: impl FnMut(usize, u32) -> core::fmt::Result,
+        mut f: impl FnMut(usize, u32, bool) -> core::fmt::Result,
     ) -> core::fmt::Result {
         let reg = self.registry.lock();
         let mut sites: KVec<&Site> = KVec::new();
@@ -495,8 +616,10 @@ impl Engine {
         sites.sort_unstable_by_key(|s| s.addr());
         for s in sites.iter() {
             for &p in s.probes.iter() {
+                // CAST: a return probe's `kp` is the first field of its `RawKretprobe`.
+                let is_return = reg.pools.iter().any(|pool| pool.probe() == p.cast());
                 // SAFETY: Registered, hence valid, while we hold the mutex.
-                f(s.addr(), unsafe { (*p).flags.load(Relaxed) })?;
+                f(s.addr(), unsafe { (*p).flags.load(Relaxed) }, is_return)?;
             }
         }
         Ok(())

@@ -5,7 +5,7 @@
 
 use kernel::{ffi::c_int, prelude::*};
 
-use crate::abi::RawKprobe;
+use crate::abi::{RawKprobe, RawKretprobe};
 use crate::engine;
 
 fn errno(r: Result) -> c_int {
@@ -113,4 +113,69 @@ pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
     };
     // SAFETY: Per the function's safety requirement.
     errno(unsafe { engine.set_enabled(p, false) })
+}
+
+/// `register_kretprobe()`: `EINVAL` unless the target is a function's entry (or the
+/// instruction after its `ENDBR`), `E2BIG` if `data_size` exceeds 4096, and every error of
+/// [`rkp_register_kprobe`].
+///
+/// # Safety
+///
+/// `rp` must point to a valid, pinned [`RawKretprobe`] that stays valid until it is
+/// unregistered, with handlers callable from any CPU in NMI-like context until then.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kretprobe(rp: *mut RawKretprobe) -> c_int {
+    let Some(engine) = engine::current() else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: Per the function's safety requirement.
+    errno(unsafe { engine.register_kretprobe(rp) })
+}
+
+/// `register_kretprobes()`: in order, all or none; `EINVAL` if `num <= 0`.
+///
+/// # Safety
+///
+/// `rps` must point to `num` pointers, each as [`rkp_register_kretprobe`] requires.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kretprobes(
+    rps: *const *mut RawKretprobe,
+    num: c_int,
+) -> c_int {
+    if num <= 0 || rps.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `rps` points to `num` pointers.
+    let probes = unsafe { core::slice::from_raw_parts(rps, num as usize) };
+    for (i, &rp) in probes.iter().enumerate() {
+        // SAFETY: Per the function's safety requirement.
+        let ret = unsafe { rkp_register_kretprobe(rp) };
+        if ret != 0 {
+            // SAFETY: The first `i` were registered above.
+            unsafe { rkp_unregister_kretprobes(rps, i as c_int) };
+            return ret;
+        }
+    }
+    0
+}
+
+/// `unregister_kretprobes()`: afterwards no handler runs; calls still inside the functions
+/// return normally; nothing happens if `num <= 0`.
+///
+/// # Safety
+///
+/// `rps` must point to `num` pointers to valid [`RawKretprobe`]s.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_unregister_kretprobes(
+    rps: *const *mut RawKretprobe,
+    num: c_int,
+) {
+    let Some(engine) = engine::current() else {
+        return;
+    };
+    if num <= 0 || rps.is_null() {
+        return;
+    }
+    // SAFETY: `rps` points to `num` pointers, each to a valid probe.
+    unsafe { engine.unregister_kretprobes(core::slice::from_raw_parts(rps, num as usize)) };
 }

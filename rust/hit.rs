@@ -14,6 +14,7 @@ use kernel::{
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
 use crate::engine::{Engine, Entry};
+use crate::kretprobes;
 use crate::notifier::Notifier;
 use crate::percpu::{status, CpuState, Frame};
 
@@ -67,6 +68,21 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     // No `rcu::read_lock()`: the die notifier chain runs callbacks under RCU, and interrupts
     // are off, which RCU counts as a read-side critical section. Every call made here is to
     // code rkprobes blacklists (its own text, `rust_helper_*`), so none can trap again.
+
+    if addr == arch::trampoline() {
+        // A hooked return. Probes hit inside the return handlers count as missed.
+        if cpu.push(core::ptr::null(), status::RETURN).is_none() {
+            return false;
+        }
+        let handled = engine
+            .snapshot()
+            .is_some_and(|s| kretprobes::on_return(s.pools(), regs));
+        cpu.pop();
+        if !handled {
+            pr_err!("return to the trampoline with no pending instance\n");
+        }
+        return handled;
+    }
 
     if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
         if cpu.running() {

@@ -37,6 +37,8 @@ pub(crate) mod status {
     pub(crate) const REENTER: u32 = 4;
     /// Post-handlers running.
     pub(crate) const SSDONE: u32 = 8;
+    /// Return handlers running (the frame has no entry).
+    pub(crate) const RETURN: u32 = 16;
 }
 
 /// One level of the stack.
@@ -47,9 +49,9 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    /// The probed address this frame handles.
+    /// The probed address this frame handles (not for `RETURN` frames).
     pub(crate) fn entry(&self) -> &Entry {
-        // SAFETY: A frame with a status other than `SETUP` points to an entry of a snapshot
+        // SAFETY: A frame with a status other than `SETUP` and `RETURN` points to an entry of a snapshot
         // that stays alive while this CPU handles the hit: the hit runs with interrupts off
         // (an RCU read-side critical section) from the first trap to the last.
         unsafe { &*self.entry.load(Relaxed) }
@@ -106,8 +108,8 @@ impl CpuState {
         (f.status() != status::SETUP).then_some(f)
     }
 
-    /// Pushes a frame for `entry`; `None` when the stack is full.
-    pub(crate) fn push(&self, entry: &Entry, s: u32) -> Option<&Frame> {
+    /// Pushes a frame for `entry` (null for `RETURN`); `None` when the stack is full.
+    pub(crate) fn push(&self, entry: *const Entry, s: u32) -> Option<&Frame> {
         let d = self.depth.load(Relaxed);
         let f = self.frames.get(d)?;
         f.set_status(status::SETUP);

@@ -20,6 +20,7 @@ mod engine;
 mod exports;
 mod hit;
 mod kallsyms;
+mod kretprobes;
 mod modules;
 mod notifier;
 mod percpu;

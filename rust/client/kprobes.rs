@@ -60,7 +60,7 @@ use kernel::{
     types::Opaque,
 };
 
-use self::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use self::abi::{RawInstance, RawKprobe, RawKretprobe, FLAG_DISABLED, FLAG_GONE};
 
 extern "C" {
     /// `register_kprobe()` (raw ABI; see `rust/exports.rs` for the contract).
@@ -71,6 +71,8 @@ extern "C" {
     fn rkp_unregister_kprobes(ps: *const *mut RawKprobe, num: c_int);
     fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int;
     fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int;
+    fn rkp_register_kretprobe(rp: *mut RawKretprobe) -> c_int;
+    fn rkp_unregister_kretprobes(rps: *const *mut RawKretprobe, num: c_int);
 }
 
 /// Where a probe goes: a symbol or an address, plus an offset.
@@ -207,6 +209,12 @@ impl PtRegs {
     /// The return value register (`rax`).
     pub fn return_value(&self) -> usize {
         self.regs().ax
+    }
+
+    /// The second return value register (`rdx`): the high half of 128-bit values and of
+    /// two-register aggregates (Rust pairs, `Option`, `Result`).
+    pub fn return_value2(&self) -> usize {
+        self.regs().dx
     }
 
     /// Sets the return value register.
@@ -526,4 +534,261 @@ impl Drop for Batch<'_> {
         // SAFETY: The probes are borrowed for the batch's lifetime, so still valid.
         unsafe { rkp_unregister_kprobes(self.probes.as_ptr(), self.probes.len() as c_int) };
     }
+}
+
+/// What happens after a return probe's entry handler.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EntryAction {
+    /// Hook this call's return: the return handler runs when it returns.
+    Hook,
+    /// Leave this call alone (Linux: an entry handler returning non-zero).
+    Skip,
+}
+
+/// One call of a function under a return probe, with its per-call data.
+pub struct Instance<'a, D> {
+    raw: &'a mut RawInstance,
+    _data: PhantomData<&'a mut D>,
+}
+
+impl<D> Instance<'_, D> {
+    /// The data of this call, zeroed at its entry and shared by its entry and return handler.
+    pub fn data(&mut self) -> &mut D {
+        // SAFETY: rkprobes gives each instance `size_of::<D>()` bytes, 16-byte aligned, zeroed
+        // at the entry, and `D: Zeroable` (see `KretprobeRegistration`); the instance is this
+        // call's alone while its handler runs.
+        unsafe { &mut *self.raw.data.cast::<D>() }
+    }
+
+    /// Where the function returns to (in the entry handler: 0, not known yet).
+    pub fn ret_addr(&self) -> usize {
+        self.raw.ret_addr
+    }
+
+    /// The task that made the call (the current one).
+    pub fn task(&self) -> &kernel::task::Task {
+        // SAFETY: The instance's task is the current task, which lives while its handler runs;
+        // `Task` is a transparent wrapper of `task_struct`.
+        unsafe { &*self.raw.task.cast::<kernel::task::Task>() }
+    }
+}
+
+/// The callbacks of a return probe: `handler` when the function returns, `entry_handler`
+/// (optional) when it is entered. Both run in the breakpoint trap, as kprobe handlers do.
+#[vtable]
+pub trait RetHandler: Send + Sync + 'static {
+    /// Per-call data (at most 4096 bytes, alignment at most 16), zeroed at each entry.
+    type Data: pin_init::Zeroable + Send;
+
+    /// Runs at the function's entry; [`EntryAction::Skip`] leaves this call unhooked.
+    fn entry_handler(
+        &self,
+        _ctx: &HitContext<'_>,
+        _ri: &mut Instance<'_, Self::Data>,
+        _regs: &mut PtRegs,
+    ) -> EntryAction {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Runs when the function returns: `regs` holds its return value, `regs.ip()` the real
+    /// return address.
+    fn handler(&self, ctx: &HitContext<'_>, ri: &mut Instance<'_, Self::Data>, regs: &mut PtRegs);
+}
+
+/// A registered return probe that owns its handler. Unregistered when dropped: after that no
+/// CPU runs the handlers; calls still inside the function return normally (and keep
+/// `rkprobes.ko` loaded until they have).
+///
+/// # Invariants
+///
+/// `raw` is registered with rkprobes from initialisation until drop.
+#[pin_data(PinnedDrop)]
+pub struct KretprobeRegistration<T: RetHandler> {
+    #[pin]
+    raw: Opaque<RawKretprobe>,
+    #[pin]
+    handler: T,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: As for `Registration`.
+unsafe impl<T: RetHandler> Send for KretprobeRegistration<T> {}
+// SAFETY: As above.
+unsafe impl<T: RetHandler> Sync for KretprobeRegistration<T> {}
+
+impl<T: RetHandler> KretprobeRegistration<T> {
+    /// Registers a return probe on the function `target` names (its entry: `EINVAL`
+    /// elsewhere), with up to `maxactive` calls pending at once (0: Linux's default,
+    /// `max(10, 2 * possible CPUs)`).
+    pub fn new<'a, E>(
+        target: Target<'a>,
+        maxactive: u32,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        const {
+            assert!(
+                core::mem::size_of::<T::Data>() <= 4096,
+                "per-call data is at most 4096 bytes"
+            );
+            assert!(
+                core::mem::align_of::<T::Data>() <= 16,
+                "per-call data is aligned to 16 at most"
+            );
+        }
+        // SAFETY: As in `Registration::init`.
+        let handler = unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut T| {
+                pin_init::raw_try_init(slot, handler).map_err(Error::from)
+            })
+        };
+        try_pin_init!(Self {
+            handler <- handler,
+            raw <- Opaque::ffi_init(move |slot: *mut RawKretprobe| {
+                let mut raw = RawKretprobe::zeroed();
+                raw.kp.symbol_name = target.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
+                raw.kp.addr = target.addr;
+                raw.kp.offset = target.offset;
+                raw.kp.flags.store(if target.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+                raw.handler = Some(ret_trampoline::<T>);
+                raw.entry_handler = if T::HAS_ENTRY_HANDLER { Some(entry_trampoline::<T>) } else { None };
+                raw.maxactive = i32::try_from(maxactive).unwrap_or(i32::MAX);
+                raw.data_size = core::mem::size_of::<T::Data>();
+                // SAFETY: `slot` is valid for writes.
+                unsafe { slot.write(raw) };
+            }),
+            _pin: PhantomPinned,
+        }? Error)
+        .pin_chain(|this| {
+            // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
+            to_result(unsafe { rkp_register_kretprobe(this.raw.get()) })?;
+            // SAFETY: Registration is over; rkprobes does not read the name any more.
+            unsafe { (*this.raw.get()).kp.symbol_name = core::ptr::null() };
+            Ok(())
+        })
+    }
+
+    fn raw(&self) -> &RawKretprobe {
+        // SAFETY: `raw` is initialised; rkprobes changes only its atomics after registration.
+        unsafe { &*self.raw.get() }
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    /// The address of the probed function's entry.
+    pub fn address(&self) -> usize {
+        self.raw().kp.addr
+    }
+
+    /// The number of calls that can be pending at once.
+    pub fn maxactive(&self) -> u32 {
+        self.raw().maxactive.max(0) as u32
+    }
+
+    /// Calls not hooked because `maxactive` calls were already pending.
+    pub fn nmissed(&self) -> usize {
+        self.raw().nmissed.load(Relaxed)
+    }
+
+    /// Entries of the function whose handlers ran (hooked or not).
+    pub fn nhit(&self) -> usize {
+        self.raw().kp.nhit.load(Relaxed)
+    }
+
+    /// Stops hooking calls (pending ones still return through their handler).
+    pub fn disable(&self) -> Result {
+        // SAFETY: `raw.kp` is valid and pinned.
+        to_result(unsafe { rkp_disable_kprobe(&raw mut (*self.raw.get()).kp) })
+    }
+
+    /// Hooks calls again.
+    pub fn enable(&self) -> Result {
+        // SAFETY: `raw.kp` is valid and pinned.
+        to_result(unsafe { rkp_enable_kprobe(&raw mut (*self.raw.get()).kp) })
+    }
+}
+
+#[pinned_drop]
+impl<T: RetHandler> PinnedDrop for KretprobeRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        let rp = self.raw.get();
+        // SAFETY: `raw` is valid; unregistering an unregistered probe does nothing, and when
+        // this returns no CPU runs the handlers.
+        unsafe { rkp_unregister_kretprobes(&rp, 1) };
+    }
+}
+
+/// # Safety
+///
+/// `rp` must be the `raw` field of a live `KretprobeRegistration<T>`, `ri` a valid instance
+/// with data for `T::Data`, `regs` the trapped registers.
+unsafe fn ret_context<'a, T: RetHandler>(
+    rp: *mut RawKretprobe,
+    ri: *mut RawInstance,
+    regs: *mut bindings::pt_regs,
+) -> (
+    &'a KretprobeRegistration<T>,
+    Instance<'a, T::Data>,
+    &'a mut PtRegs,
+) {
+    // SAFETY: Per the safety requirement.
+    unsafe {
+        (
+            &*kernel::container_of!(Opaque::cast_from(rp), KretprobeRegistration<T>, raw),
+            Instance {
+                raw: &mut *ri,
+                _data: PhantomData,
+            },
+            PtRegs::from_raw(regs),
+        )
+    }
+}
+
+/// The entry handler rkprobes calls for a `KretprobeRegistration<T>`.
+///
+/// # Safety
+///
+/// As [`ret_context`].
+unsafe extern "C" fn entry_trampoline<T: RetHandler>(
+    rp: *mut RawKretprobe,
+    ri: *mut RawInstance,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // SAFETY: rkprobes calls it with a registered probe of this type, the call's instance
+    // and the trapped registers.
+    let (reg, mut ri, regs) = unsafe { ret_context::<T>(rp, ri, regs) };
+    let ctx = HitContext {
+        addr: reg.address(),
+        _not_send: PhantomData,
+    };
+    match reg.handler.entry_handler(&ctx, &mut ri, regs) {
+        EntryAction::Hook => 0,
+        EntryAction::Skip => 1,
+    }
+}
+
+/// The return handler rkprobes calls for a `KretprobeRegistration<T>`.
+///
+/// # Safety
+///
+/// As [`ret_context`].
+unsafe extern "C" fn ret_trampoline<T: RetHandler>(
+    rp: *mut RawKretprobe,
+    ri: *mut RawInstance,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // SAFETY: As in `entry_trampoline`.
+    let (reg, mut ri, regs) = unsafe { ret_context::<T>(rp, ri, regs) };
+    let ctx = HitContext {
+        addr: reg.address(),
+        _not_send: PhantomData,
+    };
+    reg.handler.handler(&ctx, &mut ri, regs);
+    0
 }

@@ -27,7 +27,10 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
 };
 
-use kprobes::{Batch, Handler, HitContext, PreAction, PtRegs, Registration, Target};
+use kprobes::{
+    Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction, PtRegs,
+    Registration, RetHandler, Target,
+};
 
 module! {
     type: RkpSelftest,
@@ -41,8 +44,27 @@ extern "C" {
     fn rkp_asm_mix(x: i64) -> i64;
     fn rkp_asm_branches(n: i64) -> i64;
     fn rkp_asm_alt(x: i64) -> i64;
+    fn rkp_asm_pair(a: u64, b: u64) -> Pair;
     fn rkp_selftest_preemptible() -> bool;
     static rkp_target_data: i64;
+}
+
+/// Two words returned in rax:rdx.
+#[repr(C)]
+struct Pair {
+    a: u64,
+    b: u64,
+}
+
+/// Recursion `n` calls deep; returns `n`.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn rkp_selftest_depth(n: u32) -> u32 {
+    if black_box(n) == 0 {
+        0
+    } else {
+        black_box(rkp_selftest_depth(black_box(n - 1))) + 1
+    }
 }
 
 /// Divides by 3: the target whose handlers call it again (Linux's `kprobe_recursed_target`).
@@ -597,6 +619,258 @@ fn aggregated() -> TestResult {
     Ok(())
 }
 
+/// What a return probe's handlers saw.
+struct Returns {
+    entries: Atomic<usize>,
+    returns: Atomic<usize>,
+    preemptible: Atomic<bool>,
+    last_value: Atomic<usize>,
+    last_value2: Atomic<usize>,
+    /// Entry handler skips calls with an odd first argument.
+    skip_odd: bool,
+    /// The target returns its first argument (`rkp_selftest_depth`): the return handler can
+    /// check that the data the entry stored is this call's.
+    returns_arg: bool,
+    /// Returns whose data was not their call's.
+    data_mismatches: Atomic<usize>,
+    /// The order in which handlers of several probes ran.
+    seq: &'static Atomic<usize>,
+    turn: Atomic<usize>,
+}
+
+impl Returns {
+    fn new() -> Self {
+        Self {
+            entries: Atomic::new(0),
+            returns: Atomic::new(0),
+            preemptible: Atomic::new(false),
+            last_value: Atomic::new(0),
+            last_value2: Atomic::new(0),
+            skip_odd: false,
+            returns_arg: false,
+            data_mismatches: Atomic::new(0),
+            seq: &SEQUENCE,
+            turn: Atomic::new(0),
+        }
+    }
+}
+
+/// Per-call data: the first argument, as the entry saw it.
+#[derive(pin_init::Zeroable)]
+struct CallData {
+    arg: usize,
+    entered: bool,
+}
+
+#[vtable]
+impl RetHandler for Returns {
+    type Data = CallData;
+
+    fn entry_handler(
+        &self,
+        _ctx: &HitContext<'_>,
+        ri: &mut Instance<'_, CallData>,
+        regs: &mut PtRegs,
+    ) -> EntryAction {
+        self.entries.add(1, Relaxed);
+        if preemptible() {
+            self.preemptible.store(true, Relaxed);
+        }
+        let arg = regs.arg(0).unwrap_or(0);
+        if self.skip_odd && arg % 2 == 1 {
+            return EntryAction::Skip;
+        }
+        *ri.data() = CallData { arg, entered: true };
+        EntryAction::Hook
+    }
+
+    fn handler(&self, _ctx: &HitContext<'_>, ri: &mut Instance<'_, CallData>, regs: &mut PtRegs) {
+        self.returns.add(1, Relaxed);
+        if preemptible() {
+            self.preemptible.store(true, Relaxed);
+        }
+        self.turn.store(self.seq.fetch_add(1, Relaxed) + 1, Relaxed);
+        self.last_value.store(regs.return_value(), Relaxed);
+        self.last_value2.store(regs.return_value2(), Relaxed);
+        let real = ri.ret_addr();
+        let d = ri.data();
+        let own = d.entered && (!self.returns_arg || d.arg == regs.return_value());
+        if !own || real != regs.ip() {
+            self.data_mismatches.add(1, Relaxed);
+        }
+    }
+}
+
+fn kret(
+    target: Target<'_>,
+    maxactive: u32,
+    h: Returns,
+) -> core::result::Result<Pin<KBox<KretprobeRegistration<Returns>>>, CString> {
+    KBox::pin_init(KretprobeRegistration::new(target, maxactive, h), GFP_KERNEL)
+        .map_err(|e| fail(fmt!("register_kretprobe: {e:?}")))
+}
+
+/// `test_kretprobe`: entry and return handler, non-preemptible, in that order; the return
+/// value is the function's.
+fn kretprobe_basic() -> TestResult {
+    let p = kret(Target::symbol(c"rkp_asm_mix"), 0, Returns::new())?;
+    let v = mix(2);
+    let h = p.handler();
+    ensure!(
+        v == 45,
+        "rkp_asm_mix(2) returned {v} under a return probe, want 45"
+    );
+    ensure!(
+        h.entries.load(Relaxed) == 1 && h.returns.load(Relaxed) == 1,
+        "entries {} returns {}",
+        h.entries.load(Relaxed),
+        h.returns.load(Relaxed)
+    );
+    ensure!(
+        h.last_value.load(Relaxed) == 45,
+        "return handler saw {}, want 45",
+        h.last_value.load(Relaxed)
+    );
+    ensure!(!h.preemptible.load(Relaxed), "a handler ran preemptible");
+    ensure!(
+        h.data_mismatches.load(Relaxed) == 0,
+        "the return handler did not see the entry's data"
+    );
+    ensure!(p.maxactive() >= 10, "default maxactive {}", p.maxactive());
+    Ok(())
+}
+
+/// Values returned in rax and rdx (Rust pairs, `Option`, `Result` use both).
+fn kretprobe_two_registers() -> TestResult {
+    let p = kret(Target::symbol(c"rkp_asm_pair"), 0, Returns::new())?;
+    // SAFETY: A plain function of its arguments.
+    let r = unsafe { rkp_asm_pair(black_box(10), black_box(20)) };
+    let h = p.handler();
+    ensure!(
+        r.a == 11 && r.b == 22,
+        "returned ({}, {}), want (11, 22)",
+        r.a,
+        r.b
+    );
+    ensure!(
+        h.last_value.load(Relaxed) == 11 && h.last_value2.load(Relaxed) == 22,
+        "handler saw rax {} rdx {}",
+        h.last_value.load(Relaxed),
+        h.last_value2.load(Relaxed)
+    );
+    Ok(())
+}
+
+/// `maxactive` calls pending at most: deeper recursion counts in `nmissed`, exactly.
+fn kretprobe_maxactive() -> TestResult {
+    let p = kret(
+        Target::symbol(c"rkp_selftest_depth"),
+        2,
+        Returns {
+            returns_arg: true,
+            ..Returns::new()
+        },
+    )?;
+    let v = rkp_selftest_depth(black_box(4));
+    let h = p.handler();
+    let (entries, returns, missed) = (p.nhit(), h.returns.load(Relaxed), p.nmissed());
+    ensure!(v == 4, "returned {v}");
+    ensure!(
+        entries == 5 && returns == 2 && missed == 3,
+        "entries {entries}, returns {returns}, missed {missed}; want 5 = 2 + 3"
+    );
+    ensure!(
+        h.data_mismatches.load(Relaxed) == 0,
+        "a call saw another call's data"
+    );
+    Ok(())
+}
+
+/// An entry handler that skips a call leaves it unhooked; the others return through the
+/// handler with their own data.
+fn kretprobe_entry_skip() -> TestResult {
+    let p = kret(
+        Target::symbol(c"rkp_asm_mix"),
+        0,
+        Returns {
+            skip_odd: true,
+            ..Returns::new()
+        },
+    )?;
+    for x in 0..6 {
+        ensure!(
+            mix(x) == mix_unprobed(x),
+            "rkp_asm_mix({x}) changed under the probe"
+        );
+    }
+    let h = p.handler();
+    ensure!(
+        h.entries.load(Relaxed) == 6 && h.returns.load(Relaxed) == 3,
+        "entries {} returns {}, want 6 and 3",
+        h.entries.load(Relaxed),
+        h.returns.load(Relaxed)
+    );
+    ensure!(
+        h.data_mismatches.load(Relaxed) == 0,
+        "a return saw data its entry did not store"
+    );
+    Ok(())
+}
+
+fn mix_unprobed(x: i64) -> i64 {
+    let v = 40 + x;
+    let v = if x & 1 == 1 { v * 2 } else { v + 3 };
+    if v < 100 {
+        v
+    } else {
+        v - 1
+    }
+}
+
+/// Two return probes on one function: both handlers run, in the reverse order of their entry
+/// handlers (entries run newest first, so the older probe hooks last and returns first, as
+/// with Linux's rethook), and the caller gets the right value back at the right place.
+fn kretprobe_two_on_one_function() -> TestResult {
+    let older = kret(Target::symbol(c"rkp_asm_branches"), 0, Returns::new())?;
+    let newer = kret(Target::symbol(c"rkp_asm_branches"), 0, Returns::new())?;
+    let v = branches(3);
+    ensure!(v == 12, "rkp_asm_branches(3) returned {v}, want 12");
+    let (o, n) = (older.handler(), newer.handler());
+    ensure!(
+        o.returns.load(Relaxed) == 1 && n.returns.load(Relaxed) == 1,
+        "returns {} and {}",
+        o.returns.load(Relaxed),
+        n.returns.load(Relaxed)
+    );
+    let (ot, nt) = (o.turn.load(Relaxed), n.turn.load(Relaxed));
+    ensure!(
+        nt == ot + 1,
+        "return turns: newer {nt}, older {ot}; want older first"
+    );
+    ensure!(
+        o.last_value.load(Relaxed) == 12 && n.last_value.load(Relaxed) == 12,
+        "handlers saw the wrong value"
+    );
+    Ok(())
+}
+
+/// Recursion deeper than `maxactive` returns correctly at every level once unregistered, and
+/// a return probe's list line says `r`.
+fn kretprobe_unregistered_deep_recursion() -> TestResult {
+    {
+        let _p = kret(Target::symbol(c"rkp_selftest_depth"), 3, Returns::new())?;
+        ensure!(
+            rkp_selftest_depth(black_box(20)) == 20,
+            "deep recursion under a return probe"
+        );
+    }
+    ensure!(
+        rkp_selftest_depth(black_box(20)) == 20,
+        "deep recursion after unregistering"
+    );
+    Ok(())
+}
+
 /// A named test.
 type Test = (&'static str, fn() -> TestResult);
 
@@ -728,6 +1002,30 @@ const TESTS: &[Test] = &[
     ("enable and disable", enable_disable),
     ("aggregated probes run newest first", aggregated),
     ("a failed batch is rolled back", batch_rollback),
+    (
+        "kretprobe: entry and return handler, return value",
+        kretprobe_basic,
+    ),
+    (
+        "kretprobe: values returned in rax and rdx",
+        kretprobe_two_registers,
+    ),
+    (
+        "kretprobe: maxactive exhausted, entries = returns + missed",
+        kretprobe_maxactive,
+    ),
+    (
+        "kretprobe: an entry handler skips calls",
+        kretprobe_entry_skip,
+    ),
+    (
+        "kretprobe: two on one function",
+        kretprobe_two_on_one_function,
+    ),
+    (
+        "kretprobe: deep recursion, then unregistered",
+        kretprobe_unregistered_deep_recursion,
+    ),
     ("slots run out with ENOMEM and come back", slots_run_out),
 ];
 

@@ -58,6 +58,14 @@ SYM_FUNC_START(rkp_asm_branches)
 	RET
 SYM_FUNC_END(rkp_asm_branches)
 
+/* A pair in rax:rdx, as two-register returns are: (a + 1, b + 2). */
+SYM_FUNC_START(rkp_asm_pair)
+	ENDBR
+	lea	1(%rdi), %rax
+	lea	2(%rsi), %rdx
+	RET
+SYM_FUNC_END(rkp_asm_pair)
+
 /* long rkp_asm_alt(long x): where a redirecting pre-handler sends rkp_asm_mix. */
 SYM_FUNC_START(rkp_asm_alt)
 	ENDBR

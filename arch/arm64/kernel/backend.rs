@@ -101,3 +101,21 @@ pub(crate) fn finish_slot(
     _interrupts_were_on: bool,
 ) {
 }
+
+pub(crate) fn trampoline() -> usize {
+    0
+}
+
+pub(crate) fn hook_return(_regs: &bindings::pt_regs, _to: usize) -> (usize, usize) {
+    (0, 0)
+}
+
+pub(crate) fn returned_frame(_regs: &bindings::pt_regs) -> usize {
+    0
+}
+
+pub(crate) fn set_ip(_regs: &mut bindings::pt_regs, _to: usize) {}
+
+pub(crate) fn stack_pointer(_regs: &bindings::pt_regs) -> usize {
+    0
+}

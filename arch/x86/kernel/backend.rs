@@ -49,6 +49,9 @@ pub(crate) const TRAP_PATH: &[&[u8]] = &[
     b"irqentry_nmi_exit",
     b"smp_text_poke_int3_handler",
     b"kprobe_int3_handler",
+    // Return probes take and drop references on rkprobes.ko in the trap.
+    b"__module_get",
+    b"module_put",
 ];
 
 /// The breakpoint instruction.
@@ -431,4 +434,39 @@ pub(crate) fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupt
     if interrupts_were_on {
         regs.flags |= IF;
     }
+}
+
+extern "C" {
+    /// `slot_area.S`: where hooked returns go.
+    static rkp_kretprobe_trampoline: [u8; 2];
+}
+
+/// The address hooked returns go to.
+pub(crate) fn trampoline() -> usize {
+    (&raw const rkp_kretprobe_trampoline) as usize
+}
+
+/// At a function's entry (the stack pointer at its return address), makes it return to
+/// `to`. Returns the real return address and the stack slot that holds it.
+pub(crate) fn hook_return(regs: &bindings::pt_regs, to: usize) -> (usize, usize) {
+    let frame = regs.sp;
+    // SAFETY: At the entry of a function the stack pointer points at the return address its
+    // caller pushed: mapped, writable kernel stack.
+    let ret = unsafe { core::ptr::replace(frame as *mut usize, to) };
+    (ret, frame)
+}
+
+/// The stack pointer of the trapped context.
+pub(crate) fn stack_pointer(regs: &bindings::pt_regs) -> usize {
+    regs.sp
+}
+
+/// At the trampoline's breakpoint: the stack slot the return address was popped from.
+pub(crate) fn returned_frame(regs: &bindings::pt_regs) -> usize {
+    regs.sp - 8
+}
+
+/// Sends the CPU on to `to`.
+pub(crate) fn set_ip(regs: &mut bindings::pt_regs, to: usize) {
+    regs.ip = to;
 }

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Return probes: at a function's entry, the return address on the stack is swapped for the
+//! trampoline's; when the function returns, the trampoline's breakpoint runs the return
+//! handler and sends the CPU on to the real return address.
+//!
+//! Each return probe has a [`Pool`] of `maxactive` instances, owned by rkprobes: an instance
+//! is claimed lock-free at the entry (`cmpxchg` on its state; none free: `nmissed`), and freed
+//! when the call returns. A pool outlives its probe's unregistration while calls are still
+//! pending (they return through the trampoline, without a handler), and every pending call
+//! holds a reference on `rkprobes.ko`, so the trampoline cannot go away under it.
+
+use kernel::{
+    bindings,
+    ffi::c_int,
+    prelude::*,
+    sync::atomic::{Acquire, Atomic, Relaxed, Release},
+    task::Task,
+};
+
+use crate::abi::{RawInstance, RawKprobe, RawKretprobe};
+use crate::arch;
+
+const FREE: u32 = 0;
+const CLAIMED: u32 = 1;
+const HOOKED: u32 = 2;
+
+/// Per-call data is at most this large (Linux's `KRETPROBE_MAX_DATA_SIZE`).
+pub(crate) const MAX_DATA_SIZE: usize = 4096;
+
+/// Orders instances hooked on the same frame (several return probes on one function).
+static SEQUENCE: Atomic<u64> = Atomic::new(0);
+
+/// One pending call.
+struct Instance {
+    state: Atomic<u32>,
+    seq: Atomic<u64>,
+    task: Atomic<usize>,
+    frame: Atomic<usize>,
+    ret_addr: Atomic<usize>,
+}
+
+/// The instances of one return probe.
+pub(crate) struct Pool {
+    /// The probe; null once it is unregistered (pending calls then run no handler).
+    rp: Atomic<*mut RawKretprobe>,
+    instances: KVec<Instance>,
+    /// Per-call data, `stride` 16-byte words per instance.
+    data: KVec<u128>,
+    stride: usize,
+    data_size: usize,
+    /// Calls hooked and not yet returned.
+    pending: Atomic<usize>,
+    /// `rkprobes.ko`, referenced by every pending call.
+    module: *mut bindings::module,
+}
+
+impl Pool {
+    /// A pool of `count` instances with `data_size` bytes each.
+    pub(crate) fn new(
+        rp: *mut RawKretprobe,
+        count: usize,
+        data_size: usize,
+        module: &ThisModule,
+    ) -> Result<KBox<Self>> {
+        let stride = data_size.div_ceil(16);
+        let mut instances = KVec::with_capacity(count, GFP_KERNEL)?;
+        for _ in 0..count {
+            let i = Instance {
+                state: Atomic::new(FREE),
+                seq: Atomic::new(0),
+                task: Atomic::new(0),
+                frame: Atomic::new(0),
+                ret_addr: Atomic::new(0),
+            };
+            instances.push(i, GFP_KERNEL)?;
+        }
+        let mut data = KVec::new();
+        data.resize(count * stride, 0u128, GFP_KERNEL)?;
+        let pool = Self {
+            rp: Atomic::new(rp),
+            instances,
+            data,
+            stride,
+            data_size,
+            pending: Atomic::new(0),
+            module: module.as_ptr(),
+        };
+        Ok(KBox::new(pool, GFP_KERNEL)?)
+    }
+
+    fn data_ptr(&self, i: usize) -> *mut u8 {
+        // The data is only written through these pointers, by the one CPU that owns instance
+        // `i` (claimed by `cmpxchg`).
+        self.data
+            .as_ptr()
+            .wrapping_add(i * self.stride)
+            .cast_mut()
+            .cast()
+    }
+
+    /// The probe the pool belongs to (null once detached).
+    pub(crate) fn probe(&self) -> *mut RawKretprobe {
+        self.rp.load(Relaxed)
+    }
+
+    /// Stops calling the probe's handlers (before it is unregistered).
+    pub(crate) fn detach(&self) {
+        self.rp.store(core::ptr::null_mut(), Release);
+    }
+
+    /// Whether the pool can be freed: detached and no call pending.
+    pub(crate) fn drained(&self) -> bool {
+        self.rp.load(Relaxed).is_null() && self.pending.load(Acquire) == 0
+    }
+
+    /// Calls still pending.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.load(Relaxed)
+    }
+
+    /// The entry of a probed call (hit path).
+    fn enter(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) {
+        let Some(i) = self
+            .instances
+            .iter()
+            .position(|s| s.state.cmpxchg(FREE, CLAIMED, Relaxed).is_ok())
+        else {
+            // SAFETY: `rp` is registered (its entry probe fired).
+            unsafe { (*rp).nmissed.add(1, Relaxed) };
+            return;
+        };
+        let inst = &self.instances[i];
+        let data = self.data_ptr(i);
+        // SAFETY: Instance `i` is ours; its data has `data_size` bytes.
+        unsafe { core::ptr::write_bytes(data, 0, self.data_size) };
+        let task = Task::current_raw();
+        let mut ri = RawInstance {
+            ret_addr: 0,
+            task,
+            frame: arch::stack_pointer(regs),
+            data,
+        };
+        // SAFETY: `rp` is registered, so its handlers are callable in this context.
+        if let Some(entry) = unsafe { (*rp).entry_handler } {
+            // SAFETY: As above; `ri` and `regs` are valid for the call.
+            if unsafe { entry(rp, &mut ri, regs) } != 0 {
+                inst.state.store(FREE, Release);
+                return;
+            }
+        }
+        // SAFETY: `module` is this live module (it runs this code); the reference keeps the
+        // trampoline alive until the call returns.
+        unsafe { bindings::__module_get(self.module) };
+        self.pending.add(1, Relaxed);
+        let (ret, frame) = arch::hook_return(regs, arch::trampoline());
+        inst.ret_addr.store(ret, Relaxed);
+        inst.frame.store(frame, Relaxed);
+        inst.task.store(task as usize, Relaxed);
+        inst.seq.store(SEQUENCE.fetch_add(1, Relaxed) + 1, Relaxed);
+        inst.state.store(HOOKED, Release);
+    }
+}
+
+// SAFETY: The raw pointers are to the registered probe (valid while `rp` is non-null, by the
+// ABI contract) and to this module; the rest is atomics and data owned per instance.
+unsafe impl Send for Pool {}
+// SAFETY: As above.
+unsafe impl Sync for Pool {}
+
+/// The entry probe's pre-handler of every return probe.
+///
+/// # Safety
+///
+/// `p` must be the `kp` of a registered [`RawKretprobe`] whose `pool` is set, `regs` the
+/// trapped registers at the function's entry.
+pub(crate) unsafe extern "C" fn entry_pre_handler(
+    p: *mut RawKprobe,
+    regs: *mut bindings::pt_regs,
+) -> c_int {
+    // CAST: `kp` is the first field of the `repr(C)` `RawKretprobe`.
+    let rp = p.cast::<RawKretprobe>();
+    // SAFETY: Per the safety requirement: the pool lives until after the probe is unregistered
+    // and drained, and `regs` is valid.
+    unsafe { (*(*rp).pool.load(Acquire).cast::<Pool>()).enter(rp, &mut *regs) };
+    // The function's first instruction always runs.
+    0
+}
+
+/// The trampoline's breakpoint (hit path): runs the return handlers of every instance hooked
+/// on this frame, newest first, and sends the CPU on to the real return address. `false` if
+/// no instance matches (which would be a bug).
+pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> bool {
+    let frame = arch::returned_frame(regs);
+    let task = Task::current_raw() as usize;
+    let find = |newest: bool| {
+        let mut best: Option<(&Pool, usize, u64)> = None;
+        for &pool in pools {
+            // SAFETY: Pools in a published snapshot live until a grace period after they
+            // leave it; interrupts are off.
+            let pool = unsafe { &*pool };
+            for (i, inst) in pool.instances.iter().enumerate() {
+                if inst.state.load(Acquire) == HOOKED
+                    && inst.frame.load(Relaxed) == frame
+                    && inst.task.load(Relaxed) == task
+                {
+                    let seq = inst.seq.load(Relaxed);
+                    if best.is_none_or(|(_, _, s)| (seq > s) == newest) {
+                        best = Some((pool, i, seq));
+                    }
+                }
+            }
+        }
+        best.map(|(p, i, _)| (p, i))
+    };
+    // The oldest instance on the frame saved the real return address (the others saved the
+    // trampoline's). Go there first, so that handlers see it (and stack traces from them do).
+    let Some((oldest_pool, oldest)) = find(false) else {
+        return false;
+    };
+    let real = oldest_pool.instances[oldest].ret_addr.load(Relaxed);
+    arch::set_ip(regs, real);
+    while let Some((pool, i)) = find(true) {
+        let inst = &pool.instances[i];
+        let rp = pool.rp.load(Acquire);
+        let mut ri = RawInstance {
+            ret_addr: real,
+            task: task as *mut _,
+            frame,
+            data: pool.data_ptr(i),
+        };
+        // SAFETY: A non-null `rp` is registered: its handler is callable until it is detached,
+        // which is followed by a grace period before unregistration returns.
+        if let Some(handler) = (!rp.is_null()).then(|| unsafe { (*rp).handler }).flatten() {
+            // SAFETY: As above; `ri` and `regs` are valid for the call.
+            unsafe { handler(rp, &mut ri, regs) };
+        }
+        inst.state.store(FREE, Release);
+        pool.pending.fetch_sub(1, Release);
+        // SAFETY: Taken when the call was hooked.
+        unsafe { bindings::module_put(pool.module) };
+    }
+    true
+}
