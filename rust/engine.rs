@@ -470,10 +470,13 @@ impl Engine {
     ///
     /// Each pointer must be valid (registered with [`Engine::register_kretprobe`], or never).
     pub(crate) unsafe fn unregister_kretprobes(&self, rps: &[*mut RawKretprobe]) {
+        let mut detached = KVec::<*const Pool>::new();
         {
             let reg = self.registry.lock();
             for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
                 pool.detach();
+                // Without memory for the list, the report below only misses this pool.
+                let _ = detached.push(core::ptr::from_ref::<Pool>(pool), GFP_KERNEL);
             }
         }
         for &rp in rps {
@@ -482,20 +485,27 @@ impl Engine {
             // grace period, which also ends every return handler that saw the probe attached.
             unsafe { self.unregister(&[rp.cast::<RawKprobe>()]) };
         }
-        self.drop_pools(rps);
-    }
-
-    /// Detaches the pools of `rps` and frees every drained pool; reports calls still pending.
-    fn drop_pools(&self, rps: &[*mut RawKretprobe]) {
         let mut reg = self.registry.lock();
-        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
-            pool.detach();
+        for pool in reg
+            .pools
+            .iter()
+            .filter(|p| detached.contains(&core::ptr::from_ref::<Pool>(p)))
+        {
             let pending = pool.pending();
             if pending > 0 {
                 pr_info!(
                     "{pending} calls still pending: rkprobes stays loaded until they return\n"
                 );
             }
+        }
+        self.reap_pools(&mut reg);
+    }
+
+    /// Detaches the pools of `rps` (never registered) and frees every drained pool.
+    fn drop_pools(&self, rps: &[*mut RawKretprobe]) {
+        let mut reg = self.registry.lock();
+        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
+            pool.detach();
         }
         self.reap_pools(&mut reg);
     }

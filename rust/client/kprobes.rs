@@ -142,6 +142,13 @@ impl HitContext<'_> {
         self.addr
     }
 
+    /// Monotonic time in nanoseconds, safe to read here (`ktime_get_mono_fast_ns()`;
+    /// `ktime_get()` could spin forever if the trap interrupted a timekeeping update).
+    pub fn now_ns(&self) -> u64 {
+        // SAFETY: No preconditions; NMI-safe.
+        unsafe { bindings::ktime_get_mono_fast_ns() }
+    }
+
     /// The CPU the probe hit on.
     pub fn cpu(&self) -> u32 {
         kernel::cpu::CpuId::current().as_u32()

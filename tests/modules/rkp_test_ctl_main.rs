@@ -11,11 +11,13 @@
 //!                  register (instruction boundaries); count the EILSEQ refusals
 //! unsweep          unregister them (one batch, one grace period per probe)
 //! churn SYMBOL N   register and unregister a probe on SYMBOL N times
+//! kret ID SYMBOL MAXACTIVE   register return probe ID (0-7) on SYMBOL
+//! kdel ID          unregister it (calls still pending return without the handler)
 //! ```
 //!
 //! `/sys/kernel/debug/rkp_test/probes` reads back `ID ADDRESS SYMBOL+OFFSET HITS MISSED
 //! DISABLED` per probe, then `sweep SYMBOL registered=R eilseq=E einval=I eopnotsupp=U
-//! other=O fired=F`.
+//! other=O fired=F`, then `kret ID ADDRESS ENTRIES RETURNS MISSED` per return probe.
 
 #[path = "../../rust/client/kprobes.rs"]
 pub mod kprobes;
@@ -39,7 +41,10 @@ use kernel::{
     uaccess::UserSliceReader,
 };
 
-use kprobes::{Handler, HitContext, PreAction, PtRegs, Registration, Target};
+use kprobes::{
+    Handler, HitContext, Instance, KretprobeRegistration, PreAction, PtRegs, Registration,
+    RetHandler, Target,
+};
 
 module! {
     type: RkpTestCtl,
@@ -63,6 +68,22 @@ impl Handler for Counter {
 }
 
 type Probe = Pin<KBox<Registration<Counter>>>;
+
+/// Counts returns.
+struct ReturnCounter {
+    returns: Atomic<usize>,
+}
+
+#[vtable]
+impl RetHandler for ReturnCounter {
+    type Data = ();
+
+    fn handler(&self, _ctx: &HitContext<'_>, _ri: &mut Instance<'_, ()>, _regs: &mut PtRegs) {
+        self.returns.add(1, Relaxed);
+    }
+}
+
+type ReturnProbe = Pin<KBox<KretprobeRegistration<ReturnCounter>>>;
 
 fn probe(target: Target<'_>) -> Result<Probe> {
     KBox::pin_init(
@@ -94,6 +115,7 @@ const IDS: usize = 8;
 
 struct Inner {
     probes: [Option<Probe>; IDS],
+    returns: [Option<ReturnProbe>; IDS],
     sweep: Option<Sweep>,
 }
 
@@ -207,6 +229,18 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
             inner.sweep = Some(sweep(words.next().ok_or(EINVAL)?)?);
         }
         "unsweep" => inner.sweep = None,
+        "kret" => {
+            let id = parse_id(words.next())?;
+            let name = cstring(words.next().ok_or(EINVAL)?)?;
+            let maxactive = parse_num(words.next().ok_or(EINVAL)?)? as u32;
+            inner.returns[id] = None;
+            let counter = ReturnCounter {
+                returns: Atomic::new(0),
+            };
+            let rp = KretprobeRegistration::new(Target::symbol(&name), maxactive, counter);
+            inner.returns[id] = Some(KBox::pin_init(rp, GFP_KERNEL)?);
+        }
+        "kdel" => inner.returns[parse_id(words.next())?] = None,
         "churn" => {
             let name = cstring(words.next().ok_or(EINVAL)?)?;
             let times = parse_num(words.next().ok_or(EINVAL)?)?;
@@ -241,6 +275,17 @@ fn show(state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             u8::from(p.is_disabled())
         )?;
     }
+    for (id, rp) in inner.returns.iter().enumerate() {
+        let Some(rp) = rp else { continue };
+        let returns = rp.handler().returns.load(Relaxed);
+        writeln!(
+            f,
+            "kret {id} {:016x} {} {returns} {}",
+            rp.address(),
+            rp.nhit(),
+            rp.nmissed()
+        )?;
+    }
     if let Some(s) = &inner.sweep {
         let fired = s.probes.iter().filter(|p| p.nhit() > 0).count();
         writeln!(
@@ -264,7 +309,7 @@ struct RkpTestCtl {
 impl kernel::Module for RkpTestCtl {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let state = try_pin_init!(State {
-            inner <- new_mutex!(Inner { probes: Default::default(), sweep: None }),
+            inner <- new_mutex!(Inner { probes: Default::default(), returns: Default::default(), sweep: None }),
         }? Error);
         let dir = Scope::dir(state, c"rkp_test", |state, dir| {
             dir.write_only_callback_file(c"ctl", state, &ctl);

@@ -1,0 +1,56 @@
+# kernels: x86_64 x86_64-kprobes
+# SPDX-License-Identifier: GPL-2.0
+# Return probes with callers that sleep inside the probed function: maxactive exhaustion
+# counted exactly, `r` in the list, unregistering and unloading while returns are pending,
+# and kretprobe_example.ko under a fork storm.
+. /rkp/lib.sh
+plan 14
+
+D=/sys/kernel/debug/kprobes
+[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
+T=/sys/kernel/debug/rkp_test
+S=/sys/kernel/debug/rkp_test_target/sleep
+ctl() { echo "$*" > $T/ctl; }
+# kfield ID N: field N of return probe ID's line (3 address, 4 entries, 5 returns, 6 missed).
+kfield() { awk -v id="$1" -v n="$2" '$1 == "kret" && $2 == id {print $n}' $T/probes; }
+
+insmod rkprobes.ko
+insmod rkp_test_ctl.ko
+insmod rkp_test_target.ko
+check "a return probe with maxactive 2" ctl kret 0 rkp_test_target_sleep 2
+addr=$(kfield 0 3)
+check "list shows it with type r" grep -q "^$addr  r  rkp_test_target_sleep+0x[0-9a-f]*  rkp_test_target $" $D/list
+
+# Five callers asleep in the function at once: two hooked, three missed.
+for i in 1 2 3 4 5; do echo 400 > $S & done
+wait
+check_eq "entries = returns + missed, exactly (5 = 2 + 3)" "$(kfield 0 4) = $(kfield 0 5) + $(kfield 0 6)" "5 = 2 + 3"
+
+# Unregister while a call is pending: it returns normally, without the handler; rkprobes
+# stays loaded until it has.
+echo 1500 > $S &
+sleeper=$!
+sleep 0.3
+dmesg -c > /dev/null
+check "unregister while a call sleeps inside" ctl kdel 0
+check "rkprobes says a call is pending" sh -c "dmesg | grep -q '1 calls still pending: rkprobes stays loaded until they return'"
+check "the client unloads" rmmod rkp_test_ctl
+check_fails "rkprobes does not unload while the call is pending" rmmod rkprobes
+wait $sleeper
+check "the pending call returned normally" true
+check "then rkprobes unloads" rmmod rkprobes
+rmmod rkp_test_target
+
+# The sample, under a fork storm.
+insmod rkprobes.ko
+dmesg -c > /dev/null
+check "insmod kretprobe_example.ko func=kernel_clone" insmod kretprobe_example.ko func=kernel_clone
+for i in $(seq 1 30); do /bin/true & done
+wait
+rmmod kretprobe_example
+out=$(dmesg -c)
+n=$(echo "$out" | grep -cE 'kretprobe_example: kernel_clone returned [0-9]+ and took [0-9]+ ns to execute$')
+if [ "$n" -ge 30 ]; then ok "a line for each fork ($n)"; else not_ok "a line for each fork" "$n lines"; fi
+check "the planted line" sh -c "echo \"\$1\" | grep -qE 'kretprobe_example: Planted return probe at kernel_clone: 0x[0-9a-f]+$'" - "$out"
+check "the missed line at unload" sh -c "echo \"\$1\" | grep -qE 'kretprobe_example: Missed probing [0-9]+ instances of kernel_clone$'" - "$out"
+check "rkprobes unloads" rmmod rkprobes
