@@ -7,7 +7,7 @@
 #   make KDIR=<tree> [ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-]
 #                             ... against your own built kernel tree (CONFIG_RUST=y)
 #   make check                every test: host, module builds, harness self-tests, VM suites
-#   make demo                 boot the x86_64 test kernel, load rkprobes.ko, probe kernel_clone
+#   make demo                 boot the x86_64 test kernel, load kretprobe_example.ko, fork
 #   make run SCRIPT=<file> [ARCH=arm64|KERNEL=...] [SMP=n]   run a script in a test VM
 #   make shell [ARCH=arm64|KERNEL=...] [SMP=n]               interactive shell in a test VM
 #   make decode-check ELF=<file>   compare our x86-64 decoder with objdump on any ELF file

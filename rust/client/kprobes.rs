@@ -72,6 +72,7 @@ extern "C" {
     fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int;
     fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int;
     fn rkp_register_kretprobe(rp: *mut RawKretprobe) -> c_int;
+    fn rkp_register_kretprobes(rps: *const *mut RawKretprobe, num: c_int) -> c_int;
     fn rkp_unregister_kretprobes(rps: *const *mut RawKretprobe, num: c_int);
 }
 
@@ -488,46 +489,102 @@ unsafe extern "C" fn post_trampoline<T: Handler>(
     reg.handler.post_handler(&ctx, regs);
 }
 
-/// Access to the raw probe of a registration, for batches. Sealed: only [`Registration`]s.
-pub trait AsRaw: private::Sealed {
+/// Access to the raw probe of a registration, for batches. Sealed: only [`Registration`]s
+/// (`R` = [`RawKprobe`]) and [`KretprobeRegistration`]s (`R` = [`RawKretprobe`]).
+pub trait AsRaw<R>: private::Sealed {
     /// The raw probe.
-    fn as_raw(&self) -> *mut RawKprobe;
+    fn as_raw(&self) -> *mut R;
 }
 
 mod private {
+    use super::*;
+
     pub trait Sealed {}
+
+    /// The batch functions of one kind of probe.
+    pub trait BatchRaw {
+        /// # Safety
+        ///
+        /// As `rkp_register_kprobes()`.
+        unsafe fn register(ps: *const *mut Self, num: c_int) -> c_int;
+        /// # Safety
+        ///
+        /// As `rkp_unregister_kprobes()`.
+        unsafe fn unregister(ps: *const *mut Self, num: c_int);
+        /// # Safety
+        ///
+        /// `p` must be valid and registered.
+        unsafe fn forget_target(p: *mut Self);
+    }
+
+    impl BatchRaw for RawKprobe {
+        unsafe fn register(ps: *const *mut Self, num: c_int) -> c_int {
+            // SAFETY: Per the safety requirement.
+            unsafe { rkp_register_kprobes(ps, num) }
+        }
+        unsafe fn unregister(ps: *const *mut Self, num: c_int) {
+            // SAFETY: Per the safety requirement.
+            unsafe { rkp_unregister_kprobes(ps, num) }
+        }
+        unsafe fn forget_target(p: *mut Self) {
+            // SAFETY: Per the safety requirement; the name is only read during registration.
+            unsafe { (*p).symbol_name = core::ptr::null() };
+        }
+    }
+
+    impl BatchRaw for RawKretprobe {
+        unsafe fn register(ps: *const *mut Self, num: c_int) -> c_int {
+            // SAFETY: Per the safety requirement.
+            unsafe { rkp_register_kretprobes(ps, num) }
+        }
+        unsafe fn unregister(ps: *const *mut Self, num: c_int) {
+            // SAFETY: Per the safety requirement.
+            unsafe { rkp_unregister_kretprobes(ps, num) }
+        }
+        unsafe fn forget_target(p: *mut Self) {
+            // SAFETY: As above.
+            unsafe { (*p).kp.symbol_name = core::ptr::null() };
+        }
+    }
 }
 
 impl<T: Handler> private::Sealed for Registration<T> {}
 
-impl<T: Handler> AsRaw for Registration<T> {
+impl<T: Handler> AsRaw<RawKprobe> for Registration<T> {
     fn as_raw(&self) -> *mut RawKprobe {
         self.raw.get()
     }
 }
 
-/// Probes registered together (Linux's `register_kprobes()`): all or none, and unregistered
-/// together with a single RCU grace period when the batch is dropped.
-pub struct Batch<'a> {
-    probes: KVec<*mut RawKprobe>,
+/// Probes registered together (Linux's `register_kprobes()` / `register_kretprobes()`): all
+/// or none, and unregistered together when the batch is dropped (for kprobes, with a single
+/// RCU grace period).
+pub struct ProbeBatch<'a, R: private::BatchRaw> {
+    probes: KVec<*mut R>,
     _probes: PhantomData<&'a ()>,
 }
 
-impl<'a> Batch<'a> {
-    /// Registers `probes` (made with [`Registration::new_unregistered`]) in order; on the
-    /// first failure, unregisters those already registered and returns its error.
-    pub fn register(probes: &[&'a dyn AsRaw]) -> Result<Self> {
+/// A batch of kprobes.
+pub type Batch<'a> = ProbeBatch<'a, RawKprobe>;
+
+/// A batch of return probes.
+pub type ReturnBatch<'a> = ProbeBatch<'a, RawKretprobe>;
+
+impl<'a, R: private::BatchRaw> ProbeBatch<'a, R> {
+    /// Registers `probes` (made with `new_unregistered`) in order; on the first failure,
+    /// unregisters those already registered and returns its error.
+    pub fn register(probes: &[&'a dyn AsRaw<R>]) -> Result<Self> {
         let mut raw = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
         for p in probes {
             raw.push(p.as_raw(), GFP_KERNEL)?;
         }
         let num = c_int::try_from(raw.len()).map_err(|_| EINVAL)?;
-        // SAFETY: Each pointer is the `raw` field of a pinned `Registration`, which
-        // unregisters itself on drop at the latest; the batch borrows them meanwhile.
-        to_result(unsafe { rkp_register_kprobes(raw.as_ptr(), num) })?;
+        // SAFETY: Each pointer is the `raw` field of a pinned registration, which unregisters
+        // itself on drop at the latest; the batch borrows them meanwhile.
+        to_result(unsafe { R::register(raw.as_ptr(), num) })?;
         for &p in raw.iter() {
-            // SAFETY: As above; the name is only read during registration.
-            unsafe { (*p).symbol_name = core::ptr::null() };
+            // SAFETY: Registered above.
+            unsafe { R::forget_target(p) };
         }
         Ok(Self {
             probes: raw,
@@ -536,10 +593,10 @@ impl<'a> Batch<'a> {
     }
 }
 
-impl Drop for Batch<'_> {
+impl<R: private::BatchRaw> Drop for ProbeBatch<'_, R> {
     fn drop(&mut self) {
         // SAFETY: The probes are borrowed for the batch's lifetime, so still valid.
-        unsafe { rkp_unregister_kprobes(self.probes.as_ptr(), self.probes.len() as c_int) };
+        unsafe { R::unregister(self.probes.as_ptr(), self.probes.len() as c_int) };
     }
 }
 
@@ -636,6 +693,35 @@ impl<T: RetHandler> KretprobeRegistration<T> {
     where
         Error: From<E>,
     {
+        Self::init(target, maxactive, handler).pin_chain(|this| {
+            // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
+            to_result(unsafe { rkp_register_kretprobe(this.raw.get()) })?;
+            // SAFETY: Registration is over; rkprobes does not read the name any more.
+            unsafe { (*this.raw.get()).kp.symbol_name = core::ptr::null() };
+            Ok(())
+        })
+    }
+
+    /// Prepares a return probe that a [`ReturnBatch`] registers.
+    pub fn new_unregistered<'a, E>(
+        target: Target<'a>,
+        maxactive: u32,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
+        Self::init(target, maxactive, handler)
+    }
+
+    fn init<'a, E>(
+        target: Target<'a>,
+        maxactive: u32,
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
         const {
             assert!(
                 core::mem::size_of::<T::Data>() <= 4096,
@@ -669,13 +755,6 @@ impl<T: RetHandler> KretprobeRegistration<T> {
             }),
             _pin: PhantomPinned,
         }? Error)
-        .pin_chain(|this| {
-            // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
-            to_result(unsafe { rkp_register_kretprobe(this.raw.get()) })?;
-            // SAFETY: Registration is over; rkprobes does not read the name any more.
-            unsafe { (*this.raw.get()).kp.symbol_name = core::ptr::null() };
-            Ok(())
-        })
     }
 
     fn raw(&self) -> &RawKretprobe {
@@ -718,6 +797,14 @@ impl<T: RetHandler> KretprobeRegistration<T> {
     pub fn enable(&self) -> Result {
         // SAFETY: `raw.kp` is valid and pinned.
         to_result(unsafe { rkp_enable_kprobe(&raw mut (*self.raw.get()).kp) })
+    }
+}
+
+impl<T: RetHandler> private::Sealed for KretprobeRegistration<T> {}
+
+impl<T: RetHandler> AsRaw<RawKretprobe> for KretprobeRegistration<T> {
+    fn as_raw(&self) -> *mut RawKretprobe {
+        self.raw.get()
     }
 }
 

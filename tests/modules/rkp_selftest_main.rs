@@ -29,7 +29,7 @@ use kernel::{
 
 use kprobes::{
     Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction, PtRegs,
-    Registration, RetHandler, Target,
+    Registration, RetHandler, ReturnBatch, Target,
 };
 
 module! {
@@ -740,6 +740,31 @@ fn kretprobe_basic() -> TestResult {
     Ok(())
 }
 
+/// Return probes go on a function's entry only: `sym+0` and, on IBT kernels, the instruction
+/// after its ENDBR; `EINVAL` anywhere else (Linux's `kprobe_on_func_entry()`).
+fn kretprobe_entry_only() -> TestResult {
+    let at = |off: u32| {
+        let t = Target::symbol(c"rkp_asm_mix").offset(off);
+        errno_of(
+            KBox::pin_init(KretprobeRegistration::new(t, 0, Returns::new()), GFP_KERNEL).map(drop),
+        )
+    };
+    let after_endbr = if p_endbr(addr_of(rkp_asm_mix)) { 4 } else { 0 };
+    ensure!(at(0) == 0, "sym+0: errno {}", at(0));
+    ensure!(
+        at(after_endbr) == 0,
+        "sym+{after_endbr}: errno {}",
+        at(after_endbr)
+    );
+    let inside = after_endbr + 1; // after `push %rbp`
+    ensure!(
+        at(inside) == EINVAL.to_errno(),
+        "sym+{inside}: errno {}, want EINVAL",
+        at(inside)
+    );
+    Ok(())
+}
+
 /// Values returned in rax and rdx (Rust pairs, `Option`, `Result` use both).
 fn kretprobe_two_registers() -> TestResult {
     let p = kret(Target::symbol(c"rkp_asm_pair"), 0, Returns::new())?;
@@ -867,6 +892,100 @@ fn kretprobe_unregistered_deep_recursion() -> TestResult {
     ensure!(
         rkp_selftest_depth(black_box(20)) == 20,
         "deep recursion after unregistering"
+    );
+    Ok(())
+}
+
+/// `test_kretprobes`: two return probes registered as a batch, each seeing its own function's
+/// return value.
+fn kretprobes_batch() -> TestResult {
+    let new = |t| {
+        KBox::pin_init(
+            KretprobeRegistration::new_unregistered(t, 0, Returns::new()),
+            GFP_KERNEL,
+        )
+    };
+    let a = new(Target::symbol(c"rkp_asm_mix")).map_err(|e| fail(fmt!("{e:?}")))?;
+    let b = new(Target::symbol(c"rkp_asm_branches")).map_err(|e| fail(fmt!("{e:?}")))?;
+    {
+        let _batch = ReturnBatch::register(&[&*a, &*b])
+            .map_err(|e| fail(fmt!("register_kretprobes: {e:?}")))?;
+        let (x, y) = (mix(1), branches(3));
+        ensure!(x == 82 && y == 12, "results {x} {y}");
+        let (va, vb) = (
+            a.handler().last_value.load(Relaxed),
+            b.handler().last_value.load(Relaxed),
+        );
+        ensure!(
+            va == 82 && vb == 12,
+            "handlers saw {va} and {vb}, want 82 and 12"
+        );
+    }
+    mix(1);
+    ensure!(
+        a.handler().returns.load(Relaxed) == 1,
+        "a return probe fired after the batch was dropped"
+    );
+    Ok(())
+}
+
+extern "C" {
+    fn stack_trace_save(store: *mut usize, size: u32, skipnr: u32) -> u32;
+}
+
+/// Takes a stack trace in the return handler.
+struct TraceReturn {
+    real: Atomic<usize>,
+    ip_is_real: Atomic<bool>,
+    in_trace: Atomic<bool>,
+    depth: Atomic<usize>,
+    last: Atomic<usize>,
+}
+
+#[vtable]
+impl RetHandler for TraceReturn {
+    type Data = ();
+
+    fn handler(&self, _ctx: &HitContext<'_>, ri: &mut Instance<'_, ()>, regs: &mut PtRegs) {
+        let mut trace = [0usize; 32];
+        // SAFETY: `trace` has room for 32 entries.
+        let n = unsafe { stack_trace_save(trace.as_mut_ptr(), trace.len() as u32, 0) } as usize;
+        let real = ri.ret_addr();
+        self.real.store(real, Relaxed);
+        self.ip_is_real.store(regs.ip() == real, Relaxed);
+        self.in_trace
+            .store(trace[..n.min(32)].contains(&real), Relaxed);
+    }
+}
+
+/// `test_stacktrace_on_kretprobe`: in the return handler the instruction pointer is already
+/// the real return address, and a stack trace taken there contains it (not the trampoline).
+fn kretprobe_stacktrace() -> TestResult {
+    let h = TraceReturn {
+        real: Atomic::new(0),
+        ip_is_real: Atomic::new(false),
+        in_trace: Atomic::new(false),
+        depth: Atomic::new(0),
+        last: Atomic::new(0),
+    };
+    let p = KBox::pin_init(
+        KretprobeRegistration::new(Target::symbol(c"rkp_asm_mix"), 0, h),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("{e:?}")))?;
+    mix(2);
+    let h = p.handler();
+    let real = h.real.load(Relaxed);
+    ensure!(real != 0, "the return handler did not run");
+    ensure!(
+        h.ip_is_real.load(Relaxed),
+        "regs.ip() in the handler is not the real return address {real:#x}"
+    );
+    ensure!(
+        h.in_trace.load(Relaxed),
+        "the stack trace ({} entries, the last {:#x}) lacks the real return address {real:#x}",
+        h.depth.load(Relaxed),
+        h.last.load(Relaxed)
     );
     Ok(())
 }
@@ -1025,6 +1144,15 @@ const TESTS: &[Test] = &[
     (
         "kretprobe: deep recursion, then unregistered",
         kretprobe_unregistered_deep_recursion,
+    ),
+    ("kretprobes: batch of two", kretprobes_batch),
+    (
+        "kretprobe: only at a function's entry",
+        kretprobe_entry_only,
+    ),
+    (
+        "kretprobe: stack trace in the return handler has the real return address",
+        kretprobe_stacktrace,
     ),
     ("slots run out with ENOMEM and come back", slots_run_out),
 ];

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The sample modules, loaded as users load them, and their output checked.
 . /rkp/lib.sh
-plan 7
+plan 9
 
 insmod rkprobes.ko
 dmesg -c > /dev/null
@@ -26,4 +26,10 @@ case $out in
 esac
 # (busybox insmod tries finit_module, then init_module: the module may say it twice.)
 check "and a line says why" sh -c "dmesg -c | grep -q 'register_kprobe failed for rkp_no_such_function, returned -2'"
+out=$(insmod kretprobe_example.ko func=rkp_no_such_function 2>&1)
+case $out in
+*"No such file"* | *"unknown symbol in module"*) ok "kretprobe_example: a function that does not exist fails with ENOENT" ;;
+*) not_ok "kretprobe_example: a function that does not exist fails with ENOENT" "$out" ;;
+esac
+check "and a line says why" sh -c "dmesg -c | grep -q 'register_kretprobe failed for rkp_no_such_function, returned -2'"
 rmmod rkprobes

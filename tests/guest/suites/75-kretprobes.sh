@@ -4,7 +4,7 @@
 # counted exactly, `r` in the list, unregistering and unloading while returns are pending,
 # and kretprobe_example.ko under a fork storm.
 . /rkp/lib.sh
-plan 14
+plan 18
 
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
@@ -53,4 +53,20 @@ n=$(echo "$out" | grep -cE 'kretprobe_example: kernel_clone returned [0-9]+ and 
 if [ "$n" -ge 30 ]; then ok "a line for each fork ($n)"; else not_ok "a line for each fork" "$n lines"; fi
 check "the planted line" sh -c "echo \"\$1\" | grep -qE 'kretprobe_example: Planted return probe at kernel_clone: 0x[0-9a-f]+$'" - "$out"
 check "the missed line at unload" sh -c "echo \"\$1\" | grep -qE 'kretprobe_example: Missed probing [0-9]+ instances of kernel_clone$'" - "$out"
+
+# Success and failure counts with a latency summary, readable while loaded.
+check "insmod kretprobe_stats.ko func=do_sys_openat2" insmod kretprobe_stats.ko func=do_sys_openat2
+for i in 1 2 3; do cat /rkp-no-such-file 2> /dev/null; done
+read -r _ < /proc/version
+read -r _ < /proc/version
+# One read: every open of the file is itself a call of do_sys_openat2.
+stats=$(cat /sys/kernel/debug/kretprobe_stats/stats)
+stat() { echo "$stats" | awk -v k="$1:" '$1 == k {print $2}'; }
+if [ "$(stat failure)" -ge 3 ] && [ "$(stat success)" -ge 2 ] && [ "$(stat calls)" = $(($(stat success) + $(stat failure))) ]; then
+	ok "stats: $(stat calls) calls, $(stat success) succeeded, $(stat failure) failed"
+else
+	not_ok "stats count successes and failures" "$stats"
+fi
+check "stats: latency summary" sh -c "echo \"\$1\" | grep -qE '^latency_ns: min [0-9]+ avg [0-9]+ max [0-9]+$'" - "$stats"
+check "kretprobe_stats unloads" rmmod kretprobe_stats
 check "rkprobes unloads" rmmod rkprobes
