@@ -55,7 +55,7 @@ host-test:
 
 fmt:
 	cargo fmt --all
-	rustfmt --edition 2021 rust/*.rs rust/client/*.rs arch/*/kernel/*.rs tests/modules/*.rs tests/external-client/*.rs
+	rustfmt --edition 2021 rust/*.rs rust/client/*.rs arch/*/kernel/*.rs samples/*.rs tests/modules/*.rs tests/external-client/*.rs
 
 clean:
 	rm -rf build target

@@ -17,6 +17,8 @@
 #[path = "../rust/client/kprobes.rs"]
 pub mod kprobes;
 
+mod func_param;
+
 use kernel::{prelude::*, str::CString};
 
 use kprobes::{Handler, HitContext, PreAction, PtRegs, Registration, Target};
@@ -74,8 +76,7 @@ struct KprobeExample {
 
 impl kernel::Module for KprobeExample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The parameter is a NUL-terminated buffer that lives as long as the module.
-        let func = unsafe { CStr::from_char_ptr(kprobe_example_func()) };
+        let func = func_param::func(kprobe_example_func);
         let handler = PrintHit {
             func: CString::try_from(func)?,
         };

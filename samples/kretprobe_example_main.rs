@@ -19,6 +19,8 @@
 #[path = "../rust/client/kprobes.rs"]
 pub mod kprobes;
 
+mod func_param;
+
 use kernel::{prelude::*, str::CString};
 
 use kprobes::{
@@ -82,8 +84,7 @@ struct KretprobeExample {
 
 impl kernel::Module for KretprobeExample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The parameter is a NUL-terminated buffer that lives as long as the module.
-        let func = unsafe { CStr::from_char_ptr(kretprobe_example_func()) };
+        let func = func_param::func(kretprobe_example_func);
         let name = func.to_str().unwrap_or("?");
         let handler = TimeCalls {
             func: CString::try_from(func)?,

@@ -24,6 +24,8 @@
 #[path = "../rust/client/kprobes.rs"]
 pub mod kprobes;
 
+mod func_param;
+
 use kernel::{
     debugfs::Scope,
     fmt,
@@ -132,8 +134,7 @@ struct KretprobeStats {
 
 impl kernel::Module for KretprobeStats {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The parameter is a NUL-terminated buffer that lives as long as the module.
-        let func = unsafe { CStr::from_char_ptr(kretprobe_stats_func()) };
+        let func = func_param::func(kretprobe_stats_func);
         let name = func.to_str().unwrap_or("?");
         let stats = Stats {
             func: CString::try_from(func)?,
