@@ -8,6 +8,35 @@ use kernel::{ffi::c_int, prelude::*};
 use crate::abi::{RawKprobe, RawKretprobe};
 use crate::engine;
 
+/// Registers `num` probes from `ps` in order with `register`; on the first failure,
+/// unregisters the ones already registered with `unregister` and returns that error.
+///
+/// # Safety
+///
+/// `ps` must point to `num` pointers that `register` and `unregister` accept.
+unsafe fn register_batch<R>(
+    ps: *const *mut R,
+    num: c_int,
+    register: unsafe extern "C" fn(*mut R) -> c_int,
+    unregister: unsafe extern "C" fn(*const *mut R, c_int),
+) -> c_int {
+    if num <= 0 || ps.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `ps` points to `num` pointers.
+    let probes = unsafe { core::slice::from_raw_parts(ps, num as usize) };
+    for (i, &p) in probes.iter().enumerate() {
+        // SAFETY: Per the function's safety requirement.
+        let ret = unsafe { register(p) };
+        if ret != 0 {
+            // SAFETY: The first `i` were registered above.
+            unsafe { unregister(ps, i as c_int) };
+            return ret;
+        }
+    }
+    0
+}
+
 fn errno(r: Result) -> c_int {
     match r {
         Ok(()) => 0,
@@ -41,21 +70,8 @@ pub(crate) unsafe extern "C" fn rkp_register_kprobes(
     ps: *const *mut RawKprobe,
     num: c_int,
 ) -> c_int {
-    if num <= 0 || ps.is_null() {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: `ps` points to `num` pointers.
-    let probes = unsafe { core::slice::from_raw_parts(ps, num as usize) };
-    for (i, &p) in probes.iter().enumerate() {
-        // SAFETY: Per the function's safety requirement.
-        let ret = unsafe { rkp_register_kprobe(p) };
-        if ret != 0 {
-            // SAFETY: The first `i` were registered above.
-            unsafe { rkp_unregister_kprobes(ps, i as c_int) };
-            return ret;
-        }
-    }
-    0
+    // SAFETY: Per the function's safety requirement.
+    unsafe { register_batch(ps, num, rkp_register_kprobe, rkp_unregister_kprobes) }
 }
 
 /// `unregister_kprobe()`. When it returns, no CPU runs the probe's handlers.
@@ -142,21 +158,8 @@ pub(crate) unsafe extern "C" fn rkp_register_kretprobes(
     rps: *const *mut RawKretprobe,
     num: c_int,
 ) -> c_int {
-    if num <= 0 || rps.is_null() {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: `rps` points to `num` pointers.
-    let probes = unsafe { core::slice::from_raw_parts(rps, num as usize) };
-    for (i, &rp) in probes.iter().enumerate() {
-        // SAFETY: Per the function's safety requirement.
-        let ret = unsafe { rkp_register_kretprobe(rp) };
-        if ret != 0 {
-            // SAFETY: The first `i` were registered above.
-            unsafe { rkp_unregister_kretprobes(rps, i as c_int) };
-            return ret;
-        }
-    }
-    0
+    // SAFETY: Per the function\'s safety requirement.
+    unsafe { register_batch(rps, num, rkp_register_kretprobe, rkp_unregister_kretprobes) }
 }
 
 /// `unregister_kretprobes()`: afterwards no handler runs; calls still inside the functions

@@ -120,6 +120,31 @@ impl<'a> Target<'a> {
     }
 }
 
+impl Target<'_> {
+    /// Writes the target into a raw probe.
+    fn fill(&self, raw: &mut RawKprobe) {
+        raw.symbol_name = self.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
+        raw.addr = self.addr;
+        raw.offset = self.offset;
+        raw.flags
+            .store(if self.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+    }
+}
+
+/// `handler` as an initialiser with the kernel's error type.
+fn with_kernel_error<'a, T: 'a, E>(handler: impl PinInit<T, E> + 'a) -> impl PinInit<T, Error> + 'a
+where
+    Error: From<E>,
+{
+    // SAFETY: The closure initialises `slot` exactly when `handler` does (`slot` is the pinned
+    // slot `pin_init_from_closure` passes), and only maps the error.
+    unsafe {
+        pin_init::pin_init_from_closure(move |slot: *mut T| {
+            pin_init::raw_try_init(slot, handler).map_err(Error::from)
+        })
+    }
+}
+
 /// What happens after the pre-handlers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PreAction {
@@ -355,21 +380,11 @@ impl<T: Handler> Registration<T> {
     where
         Error: From<E>,
     {
-        // SAFETY: The closure initialises `slot` exactly when `handler` does (`slot` is the
-        // pinned slot `pin_init_from_closure` passes), and only maps the error.
-        let handler = unsafe {
-            pin_init::pin_init_from_closure(move |slot: *mut T| {
-                pin_init::raw_try_init(slot, handler).map_err(Error::from)
-            })
-        };
         try_pin_init!(Self {
-            handler <- handler,
+            handler <- with_kernel_error(handler),
             raw <- Opaque::ffi_init(move |slot: *mut RawKprobe| {
                 let mut raw = RawKprobe::zeroed();
-                raw.symbol_name = target.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
-                raw.addr = target.addr;
-                raw.offset = target.offset;
-                raw.flags.store(if target.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+                target.fill(&mut raw);
                 raw.pre_handler = if T::HAS_PRE_HANDLER { Some(pre_trampoline::<T>) } else { None };
                 raw.post_handler = if T::HAS_POST_HANDLER { Some(post_trampoline::<T>) } else { None };
                 // SAFETY: `slot` is valid for writes.
@@ -732,20 +747,11 @@ impl<T: RetHandler> KretprobeRegistration<T> {
                 "per-call data is aligned to 16 at most"
             );
         }
-        // SAFETY: As in `Registration::init`.
-        let handler = unsafe {
-            pin_init::pin_init_from_closure(move |slot: *mut T| {
-                pin_init::raw_try_init(slot, handler).map_err(Error::from)
-            })
-        };
         try_pin_init!(Self {
-            handler <- handler,
+            handler <- with_kernel_error(handler),
             raw <- Opaque::ffi_init(move |slot: *mut RawKretprobe| {
                 let mut raw = RawKretprobe::zeroed();
-                raw.kp.symbol_name = target.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
-                raw.kp.addr = target.addr;
-                raw.kp.offset = target.offset;
-                raw.kp.flags.store(if target.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+                target.fill(&mut raw.kp);
                 raw.handler = Some(ret_trampoline::<T>);
                 raw.entry_handler = if T::HAS_ENTRY_HANDLER { Some(entry_trampoline::<T>) } else { None };
                 raw.maxactive = i32::try_from(maxactive).unwrap_or(i32::MAX);
