@@ -3,9 +3,10 @@
 //! rkprobes: kernel probes (kprobes) for Linux, written in Rust, as a loadable module.
 //!
 //! This crate is `rkprobes.ko`: the arch-neutral engine ([`engine`]), the hit path ([`hit`]),
-//! the architecture backend (`arch/<arch>/kernel/backend.rs`), the functions exported to
-//! client modules ([`exports`]) and the debugfs files ([`debugfs`]). Client modules use the
-//! safe API in `rust/client/`.
+//! return probes ([`kretprobes`]), the architecture backend (`arch/<arch>/kernel/backend.rs`),
+//! the functions exported to client modules ([`exports`]) and the debugfs files
+//! ([`debugfs`]). Client modules use the safe API in `rust/client/`; `Documentation/design.rst`
+//! explains how it all works.
 
 pub mod abi;
 #[cfg(CONFIG_X86_64)]
