@@ -26,6 +26,7 @@ use crate::blacklist::Blacklist;
 use crate::kallsyms;
 use crate::kretprobes::{self, Pool};
 use crate::percpu::CpuStates;
+use crate::sites::Sites;
 
 /// The engine the trap handler, the exported API and debugfs use; set while the module is live.
 static CURRENT: Atomic<*const Engine> = Atomic::new(core::ptr::null());
@@ -123,6 +124,7 @@ pub(crate) struct Engine {
     pub(crate) blacklist: Blacklist,
     module: &'static ThisModule,
     kernel_text: kallsyms::KernelText,
+    sites: Sites,
 }
 
 // SAFETY: The raw pointers the engine holds are to registered probes (valid and `Sync` by the
@@ -138,12 +140,14 @@ impl Engine {
         let cpus = CpuStates::new()?;
         let blacklist = Blacklist::build(module)?;
         let kernel_text = kallsyms::KernelText::find()?;
+        let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
             registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new() }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
             kernel_text,
+            sites,
             module,
         }? Error))
     }
@@ -257,10 +261,7 @@ impl Engine {
         if self.blacklist.contains(addr) {
             return Err(EINVAL);
         }
-        let func = arch::Function {
-            start: addr - d.offset,
-            size: d.size,
-        };
+        let func = arch::Function::new(addr - d.offset, d.size);
         // Core kernel text is known; anything else (module text) is checked in kallsyms.
         let is_text = !self.kernel_text.is_init(addr)
             && (self.kernel_text.contains(addr)
@@ -268,7 +269,9 @@ impl Engine {
         if !is_text {
             return Err(EINVAL);
         }
-        Ok((arch::canonical_addr(addr, &func), func))
+        let addr = arch::canonical_addr(addr, &func);
+        self.sites.check(addr)?;
+        Ok((addr, func))
     }
 
     /// `register_kprobe()`.

@@ -25,6 +25,7 @@ mod kretprobes;
 mod modules;
 mod notifier;
 mod percpu;
+mod sites;
 
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
 #[allow(dead_code, unreachable_pub)]

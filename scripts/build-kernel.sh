@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh NAME: builds test kernel NAME (x86_64, x86_64-kprobes, arm64) from
-# tinyconfig + tests/kernels/common.config + tests/kernels/NAME.config, once per key.
+# build-kernel.sh NAME: builds test kernel NAME (x86_64, x86_64-kprobes, x86_64-debug, arm64)
+# from tinyconfig + the fragments rkp_kernel_frags lists (scripts/env.sh), once per key.
 # The key covers the fragments, the kernel source and the toolchain versions, so a change to
 # any of them builds a new tree. Prints the build tree's path.
 set -euo pipefail
@@ -11,7 +11,7 @@ set -euo pipefail
 name=${1:?usage: build-kernel.sh NAME}
 arch=$(rkp_kernel_arch "$name")
 cross=$(rkp_cross_compile "$name")
-frags=("$RKP_TOP/tests/kernels/common.config" "$RKP_TOP/tests/kernels/$name.config")
+mapfile -t frags < <(rkp_kernel_frags "$name")
 gcc_ver=$("${cross}gcc" --version | sed -n 1p)
 # Bump when the way kernels are built changes.
 BUILD_EPOCH=1

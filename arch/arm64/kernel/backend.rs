@@ -32,6 +32,13 @@ pub(crate) struct Function {
     pub(crate) size: usize,
 }
 
+impl Function {
+    /// See the x86 backend.
+    pub(crate) fn new(start: usize, size: usize) -> Self {
+        Self { start, size }
+    }
+}
+
 /// See the x86 backend.
 pub(crate) struct Probe {
     pub(crate) addr: usize,

@@ -140,6 +140,26 @@ pub(crate) struct Function {
     pub(crate) start: usize,
     /// Its size.
     pub(crate) size: usize,
+    /// ftrace's `__fentry__` site at its entry (after any `ENDBR`), if it has one.
+    ftrace_site: Option<usize>,
+}
+
+/// The length of an ftrace site: `call __fentry__` or the 5-byte NOP ftrace puts in its place.
+const FTRACE_SITE_LEN: usize = 5;
+
+impl Function {
+    /// The function at `[start, start + size)`. Process context (asks ftrace).
+    pub(crate) fn new(start: usize, size: usize) -> Self {
+        let entry = past_endbr(start, size);
+        let ftrace_site = (entry + FTRACE_SITE_LEN <= start + size
+            && crate::sites::is_ftrace_site(entry))
+        .then_some(entry);
+        Self {
+            start,
+            size,
+            ftrace_site,
+        }
+    }
 }
 
 /// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,
@@ -152,19 +172,33 @@ fn is_endbr(bytes: [u8; 4]) -> bool {
     )
 }
 
-/// Where a probe at `addr` in `func` really goes: on IBT kernels, a probe at the start of a
-/// function that begins with an `ENDBR` moves past it, as Linux's `arch_adjust_kprobe_addr()`
-/// does (the `ENDBR` must stay in place for indirect calls).
-pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
+/// The address after the `ENDBR` that `start` begins with, or `start`.
+fn past_endbr(start: usize, size: usize) -> usize {
     let mut first = [0u8; 4];
-    if addr == func.start
-        && func.size >= 4
-        && text_read(addr, &mut first).is_ok()
-        && is_endbr(first)
-    {
-        addr + 4
+    if size >= 4 && text_read(start, &mut first).is_ok() && is_endbr(first) {
+        start + 4
+    } else {
+        start
+    }
+}
+
+/// Where a probe at `addr` in `func` really goes:
+/// - on IBT kernels, a probe at the start of a function that begins with an `ENDBR` moves past
+///   it, as Linux's `arch_adjust_kprobe_addr()` does (the `ENDBR` must stay in place for
+///   indirect calls);
+/// - a probe at the function's entry or at its ftrace site goes to the instruction after that
+///   site: ftrace rewrites the site whenever tracing of the function changes, and checks what
+///   it finds there (a breakpoint makes it stop tracing for good). The registers there are
+///   those of the entry: the site is a NOP, or a call that preserves them.
+pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
+    let entry = if addr == func.start {
+        past_endbr(addr, func.size)
     } else {
         addr
+    };
+    match func.ftrace_site {
+        Some(site) if entry == site => site + FTRACE_SITE_LEN,
+        _ => entry,
     }
 }
 
@@ -202,6 +236,13 @@ impl Probe {
         let mut at = func.start;
         let mut after_unconditional = false;
         while at < addr {
+            // ftrace's site changes under us (NOP, call, or a breakpoint while ftrace
+            // patches it), and its length is fixed: step over it without decoding.
+            if func.ftrace_site == Some(at) {
+                at += FTRACE_SITE_LEN;
+                after_unconditional = false;
+                continue;
+            }
             let (buf, n) = read(at)?;
             if buf[0] == INT3 && recover(at).is_none() && !after_unconditional {
                 pr_warn!("foreign breakpoint at {at:#x} before {addr:#x}\n");

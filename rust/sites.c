@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Text the kernel rewrites at run time, or that must never run out of line, looked up from a
+ * module. jump_label_text_reserved(), static_call_text_reserved(), search_exception_tables(),
+ * ftrace_location() and __module_address() are not exported, so this reads the same tables
+ * they read: the core kernel's (bounds from kallsyms, passed in by the caller) and those of the
+ * module that holds the address (found on the module list, under RCU, as find_module() does).
+ */
+#include <linux/extable.h>
+#include <linux/ftrace.h>
+#include <linux/jump_label.h>
+#include <linux/module.h>
+#include <linux/rculist.h>
+#include <linux/static_call_types.h>
+
+#include "sites.h"
+
+/* Both x86_64 and arm64 have relative exception tables (ARCH_HAS_RELATIVE_EXTABLE). */
+static unsigned long rkp_ex_insn(const struct exception_table_entry *e)
+{
+	return (unsigned long)&e->insn + e->insn;
+}
+
+static unsigned long rkp_static_call_site(const struct static_call_site *s)
+{
+	return (unsigned long)&s->addr + s->addr;
+}
+
+static int rkp_in_jump_table(const struct jump_entry *start, const struct jump_entry *stop,
+			     unsigned long addr)
+{
+	for (; start < stop; start++)
+		if ((unsigned long)&start->code + start->code == addr)
+			return 1;
+	return 0;
+}
+
+static int rkp_in_static_call_sites(const struct static_call_site *start,
+				    const struct static_call_site *stop, unsigned long addr)
+{
+	for (; start < stop; start++)
+		if (rkp_static_call_site(start) == addr)
+			return 1;
+	return 0;
+}
+
+static int rkp_in_extable(const struct exception_table_entry *start,
+			  const struct exception_table_entry *stop, unsigned long addr)
+{
+	for (; start < stop; start++)
+		if (rkp_ex_insn(start) == addr)
+			return 1;
+	return 0;
+}
+
+static bool rkp_within(unsigned long addr, void *start, unsigned int size)
+{
+	return start && addr - (unsigned long)start < size;
+}
+
+/* The site kind of @addr in @mod's tables (RCU read side held). */
+static int rkp_module_site(const struct module *mod, unsigned long addr)
+{
+	if (rkp_within(addr, mod->noinstr_text_start, mod->noinstr_text_size))
+		return RKP_SITE_NOINSTR;
+#ifdef CONFIG_KPROBES
+	if (rkp_within(addr, mod->kprobes_text_start, mod->kprobes_text_size))
+		return RKP_SITE_NOINSTR;
+#endif
+#ifdef CONFIG_JUMP_LABEL
+	if (rkp_in_jump_table(mod->jump_entries, mod->jump_entries + mod->num_jump_entries, addr))
+		return RKP_SITE_JUMP_LABEL;
+#endif
+#ifdef CONFIG_HAVE_STATIC_CALL_INLINE
+	if (rkp_in_static_call_sites(mod->static_call_sites,
+				     mod->static_call_sites + mod->num_static_call_sites, addr))
+		return RKP_SITE_STATIC_CALL;
+#endif
+	if (rkp_in_extable(mod->extable, mod->extable + mod->num_exentries, addr))
+		return RKP_SITE_EXTABLE;
+	return RKP_SITE_NONE;
+}
+
+int rkp_site_kind(unsigned long addr, const struct rkp_core_sites *core)
+{
+	struct module *mod;
+	int kind = RKP_SITE_NONE;
+
+	if (rkp_in_jump_table((void *)core->jump_start, (void *)core->jump_stop, addr))
+		return RKP_SITE_JUMP_LABEL;
+	if (rkp_in_static_call_sites((void *)core->static_call_start,
+				     (void *)core->static_call_stop, addr))
+		return RKP_SITE_STATIC_CALL;
+	if (rkp_in_extable((void *)core->extable_start, (void *)core->extable_stop, addr))
+		return RKP_SITE_EXTABLE;
+	if (!core->modules)
+		return RKP_SITE_NONE;
+
+	/*
+	 * The module list is circular through the kernel's `modules` head, and this module is
+	 * on it: walk from here and skip the head.
+	 */
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		if ((unsigned long)&mod->list == core->modules ||
+		    mod->state == MODULE_STATE_UNFORMED || !within_module(addr, mod))
+			continue;
+		kind = rkp_module_site(mod, addr);
+		break;
+	}
+	if (kind == RKP_SITE_NONE && within_module(addr, THIS_MODULE))
+		kind = rkp_module_site(THIS_MODULE, addr);
+	rcu_read_unlock();
+	return kind;
+}
+
+#ifdef CONFIG_DYNAMIC_FTRACE
+/* Never registered: only its filter is used, to ask ftrace about an address. */
+static struct ftrace_ops rkp_ftrace_query_ops;
+
+bool rkp_is_ftrace_site(unsigned long addr)
+{
+	/*
+	 * ftrace_location() is not exported; adding @addr to a filter succeeds exactly when it
+	 * is (or, at a symbol's start, leads to) an ftrace site. The caller asks for sym+0 only
+	 * through the site itself, so success means @addr is one.
+	 */
+	if (ftrace_set_filter_ip(&rkp_ftrace_query_ops, addr, 0, 0))
+		return false;
+	ftrace_set_filter_ip(&rkp_ftrace_query_ops, addr, 1, 0);
+	return true;
+}
+
+void rkp_ftrace_query_release(void)
+{
+	ftrace_free_filter(&rkp_ftrace_query_ops);
+}
+#else
+bool rkp_is_ftrace_site(unsigned long addr)
+{
+	return false;
+}
+
+void rkp_ftrace_query_release(void)
+{
+}
+#endif

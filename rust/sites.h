@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by sites.c and its Rust caller (rust/sites.rs): keep both in sync. */
+#ifndef RKP_SITES_H
+#define RKP_SITES_H
+
+#define RKP_SITE_NONE 0
+/* A jump label (static key) site: rewritten when the key flips. */
+#define RKP_SITE_JUMP_LABEL 1
+/* An inline static call site: rewritten when the call's target changes. */
+#define RKP_SITE_STATIC_CALL 2
+/* An instruction with an exception-table entry: its fault fixup is keyed on its address. */
+#define RKP_SITE_EXTABLE 3
+/* A module's noinstr or kprobes text. */
+#define RKP_SITE_NOINSTR 4
+
+/* The core kernel's tables (from kallsyms) and the module list head; 0 where absent. */
+struct rkp_core_sites {
+	unsigned long jump_start, jump_stop;
+	unsigned long static_call_start, static_call_stop;
+	unsigned long extable_start, extable_stop;
+	unsigned long modules;
+};
+
+int rkp_site_kind(unsigned long addr, const struct rkp_core_sites *core);
+bool rkp_is_ftrace_site(unsigned long addr);
+void rkp_ftrace_query_release(void);
+
+#endif

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Addresses the kernel rewrites at run time or that must not run out of line: jump-label
+//! and static-call sites (a breakpoint there breaks the kernel's next rewrite of them),
+//! instructions with exception-table entries (a fault in a slot would find no fixup), a
+//! module's `noinstr` and `kprobes` text, and ftrace's function-entry sites. Linux refuses the
+//! first ones with `EINVAL` (`check_kprobe_address_safe()`); `rust/sites.c` reads the tables.
+
+use kernel::prelude::*;
+
+use crate::kallsyms;
+
+/// `struct rkp_core_sites` (rust/sites.h).
+#[repr(C)]
+#[derive(Default)]
+struct CoreTables {
+    jump: Bounds,
+    static_call: Bounds,
+    extable: Bounds,
+    modules: usize,
+}
+
+/// `[start, stop)` of a table.
+#[repr(C)]
+#[derive(Default)]
+struct Bounds(usize, usize);
+
+extern "C" {
+    fn rkp_site_kind(addr: usize, core: *const CoreTables) -> c_int;
+    fn rkp_is_ftrace_site(addr: usize) -> bool;
+    fn rkp_ftrace_query_release();
+}
+
+// The kinds `rkp_site_kind()` returns (rust/sites.h).
+const JUMP_LABEL: c_int = 1;
+const STATIC_CALL: c_int = 2;
+const EXTABLE: c_int = 3;
+const NOINSTR: c_int = 4;
+
+/// Where the core kernel's tables are.
+pub(crate) struct Sites {
+    core: CoreTables,
+}
+
+impl Sites {
+    /// Finds the core kernel's tables in `/proc/kallsyms` (tables a kernel does not have stay
+    /// empty).
+    pub(crate) fn find() -> Result<Self> {
+        let mut t = CoreTables::default();
+        kallsyms::scan(|e| {
+            if e.module.is_some() {
+                return None;
+            }
+            let slot = match e.name {
+                b"__start___jump_table" => &mut t.jump.0,
+                b"__stop___jump_table" => &mut t.jump.1,
+                b"__start_static_call_sites" => &mut t.static_call.0,
+                b"__stop_static_call_sites" => &mut t.static_call.1,
+                b"__start___ex_table" => &mut t.extable.0,
+                b"__stop___ex_table" => &mut t.extable.1,
+                b"modules" if e.kind.eq_ignore_ascii_case(&b'd') => &mut t.modules,
+                _ => return None,
+            };
+            *slot = e.addr;
+            None::<()>
+        })?;
+        if t.extable.0 == 0 || t.modules == 0 {
+            pr_err!("cannot find the exception table or the module list in /proc/kallsyms\n");
+            return Err(ENOENT);
+        }
+        Ok(Self { core: t })
+    }
+
+    /// Refuses `addr` (an instruction boundary) if the kernel may rewrite it or if it has an
+    /// exception-table entry: `EINVAL` with a log line saying which, as Linux does.
+    pub(crate) fn check(&self, addr: usize) -> Result {
+        // SAFETY: `core` holds the bounds of the kernel's own tables (or zeros); the function
+        // only reads them and the module list, under RCU.
+        let why = match unsafe { rkp_site_kind(addr, &self.core) } {
+            JUMP_LABEL => "a jump-label site, which the kernel rewrites when its key flips",
+            STATIC_CALL => "a static-call site, which the kernel rewrites",
+            EXTABLE => "an instruction with an exception-table entry (no fixup out of line)",
+            NOINSTR => "in a module's noinstr or kprobes text",
+            _ => return Ok(()),
+        };
+        pr_info!("cannot probe {addr:#x}: {why}\n");
+        Err(EINVAL)
+    }
+}
+
+impl Drop for Sites {
+    fn drop(&mut self) {
+        // SAFETY: No preconditions; frees the filter `is_ftrace_site` used.
+        unsafe { rkp_ftrace_query_release() };
+    }
+}
+
+/// Whether ftrace patches `addr` (a function's `__fentry__` call, or the NOP in its place).
+/// Process context; serialised by the caller (the registry mutex).
+pub(crate) fn is_ftrace_site(addr: usize) -> bool {
+    // SAFETY: No preconditions beyond process context; ftrace validates `addr`.
+    unsafe { rkp_is_ftrace_site(addr) }
+}

@@ -1,0 +1,71 @@
+# kernels: x86_64 x86_64-kprobes x86_64-debug
+# SPDX-License-Identifier: GPL-2.0
+# Text the kernel rewrites at run time: jump-label sites (flipped by enabling a tracepoint),
+# inline static-call sites (rewritten by switching the preemption model) and ftrace's
+# function-entry sites (rewritten by the function and function-graph tracers) are never
+# probed; probes everywhere else in those functions stay in place and keep firing while the
+# kernel rewrites them. Before rkprobes knew these sites, the jump-label flip hit
+# `kernel BUG at arch/x86/kernel/jump_label.c`, the preemption switch an invalid opcode, and
+# the function tracer a WARNING in ftrace_verify_code.
+. /rkp/lib.sh
+plan 18
+
+D=/sys/kernel/debug/kprobes
+[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
+T=/sys/kernel/debug/rkp_test
+TR=/sys/kernel/tracing
+ctl() { echo "$*" > $T/ctl; }
+sweep_field() { grep '^sweep ' $T/probes | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
+ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
+
+insmod rkprobes.ko
+insmod rkp_test_ctl.ko
+[ -f $TR/trace ] || mount -t tracefs nodev $TR
+
+# kernel_clone has the sched_process_fork tracepoint (a jump label) and, with
+# PREEMPT_DYNAMIC, inline static calls (cond_resched and friends).
+dmesg -c > /dev/null
+check "every boundary of kernel_clone probed" ctl sweep kernel_clone
+check "its jump-label sites are refused with EINVAL and a log line" sh -c "dmesg | grep -q 'a jump-label site'"
+check "its static-call sites too" sh -c "dmesg | grep -q 'a static-call site'"
+einval=$(sweep_field einval)
+registered=$(sweep_field registered)
+check "the refusals are few ($einval EINVAL, $registered registered)" sh -c "[ $einval -gt 0 ] && [ $einval -lt 10 ] && [ $registered -gt 100 ]"
+check "flip the tracepoint's key on" sh -c "echo 1 > $TR/events/sched/sched_process_fork/enable"
+workload 20
+check "the tracepoint fires through the probed function" grep -q sched_process_fork $TR/trace
+check "flip it off" sh -c "echo 0 > $TR/events/sched/sched_process_fork/enable"
+workload 5
+fired=$(sweep_field fired)
+check "the probes fired meanwhile ($fired)" test "$fired" -gt 10
+P=/sys/kernel/debug/sched/preempt
+if [ -w $P ]; then
+	modes=$(tr -d '()' < $P)
+	was=$(sed 's/.*(\(.*\)).*/\1/' $P)
+	check "switch preemption through every model ($modes), static calls rewritten" sh -c \
+		"for m in $modes $was; do echo \$m > $P || exit 1; /bin/true; done"
+else
+	not_ok "switch preemption models" "no /sys/kernel/debug/sched/preempt"
+fi
+workload 5
+ctl unsweep
+
+# Function entries are ftrace sites: a probe at sym+0 sits after the site, and fires with
+# the entry's registers, whatever ftrace does to the site.
+check "probe kernel_clone at its entry" ctl add 0 kernel_clone
+check "probe vfs_read at its entry" ctl add 1 vfs_read
+where=$(field 0 3)
+check_eq "the entry probe sits after the ENDBR/ftrace site" "$where" kernel_clone+0x9
+check "enable the function tracer on the probed functions" sh -c \
+	"echo 'kernel_clone vfs_read' > $TR/set_ftrace_filter && echo function > $TR/current_tracer"
+h0=$(field 0 4)
+workload 10
+check "the tracer saw the functions" grep -q kernel_clone $TR/trace
+check "function_graph, then nop" sh -c "echo function_graph > $TR/current_tracer && /bin/true && echo nop > $TR/current_tracer && echo > $TR/set_ftrace_filter"
+workload 10
+h1=$(field 0 4)
+check "the entry probe fired all along ($h0 -> $h1 hits)" test "$h1" -ge $((h0 + 20))
+check "a return probe on kernel_clone, listed at its entry" sh -c \
+	"echo 'kret 0 kernel_clone 0' > $T/ctl && /bin/true && grep -q 'kernel_clone+0x9' $D/list"
+check "clients and rkprobes unload" sh -c "echo 'kdel 0' > $T/ctl; rmmod rkp_test_ctl && rmmod rkprobes"
