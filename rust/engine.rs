@@ -16,7 +16,7 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        rcu, Mutex,
+        rcu, Mutex, MutexGuard,
     },
 };
 
@@ -112,6 +112,9 @@ pub(crate) struct Registry {
     /// Text of modules that are being unloaded (`[start, end)`), until a new module reuses
     /// the memory: registering there fails with `ENOENT`, as in Linux.
     going: KVec<(usize, usize)>,
+    /// Bumped whenever module text comes or goes: a target resolved without the mutex is
+    /// still valid if this did not change meanwhile.
+    generation: u64,
 }
 
 /// The engine.
@@ -142,7 +145,7 @@ impl Engine {
         let kernel_text = kallsyms::KernelText::find()?;
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new() }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0 }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
@@ -241,6 +244,24 @@ impl Engine {
             .map(|s| s.code.probe.original_byte())
     }
 
+    /// Resolves a probe's target and returns it with the registry locked, such that no
+    /// module came or went since it was resolved. Symbol look-ups read `/proc/kallsyms`,
+    /// which takes a seq_file lock: never under the registry mutex, which clients may call
+    /// into while holding locks of their own.
+    fn resolve_locked(
+        &self,
+        p: &RawKprobe,
+    ) -> Result<(usize, arch::Function, MutexGuard<'_, Registry>)> {
+        loop {
+            let generation = self.registry.lock().generation;
+            let (addr, func) = self.resolve(p)?;
+            let reg = self.registry.lock();
+            if reg.generation == generation {
+                return Ok((addr, func, reg));
+            }
+        }
+    }
+
     /// Resolves a probe's target to an address and the function containing it.
     fn resolve(&self, p: &RawKprobe) -> Result<(usize, arch::Function)> {
         let base = match (p.symbol_name.is_null(), p.addr) {
@@ -286,10 +307,9 @@ impl Engine {
         if probe.registered.load(Relaxed) {
             return Err(EINVAL);
         }
-        // Resolve under the mutex, so that a module cannot start going away between the
-        // check below and the breakpoint write (the module notifier takes the mutex too).
-        let mut reg = self.registry.lock();
-        let (addr, func) = self.resolve(probe)?;
+        // The mutex is held from the resolution on, so that a module cannot start going away
+        // between the check below and the breakpoint write (the module notifier takes it too).
+        let (addr, func, mut reg) = self.resolve_locked(probe)?;
         if reg
             .going
             .iter()
@@ -383,6 +403,7 @@ impl Engine {
     /// unregister them.
     pub(crate) fn code_going(&self, start: usize, end: usize) {
         let mut reg = self.registry.lock();
+        reg.generation += 1;
         if reg.going.push((start, end), GFP_KERNEL).is_err() {
             pr_warn!("cannot remember freed text {start:#x}-{end:#x}\n");
         }
@@ -415,10 +436,9 @@ impl Engine {
 
     /// A module's text at `[start, end)` is live: forget freed text it reuses.
     pub(crate) fn code_coming(&self, start: usize, end: usize) {
-        self.registry
-            .lock()
-            .going
-            .retain(|&mut (s, e)| e <= start || s >= end);
+        let mut reg = self.registry.lock();
+        reg.generation += 1;
+        reg.going.retain(|&mut (s, e)| e <= start || s >= end);
     }
 
     /// `register_kretprobe()`.
@@ -440,14 +460,11 @@ impl Engine {
             let cpus = unsafe { kernel::bindings::__num_possible_cpus } as i32;
             r.maxactive = (2 * cpus).max(10);
         }
-        {
-            // Only a function's entry (or the instruction after its ENDBR) has the return
-            // address at the top of the stack.
-            let _reg = self.registry.lock();
-            let (addr, func) = self.resolve(&r.kp)?;
-            if addr != arch::canonical_addr(func.start, &func) {
-                return Err(EINVAL);
-            }
+        // Only a function's entry (or the instruction after its ENDBR) has the return
+        // address at the top of the stack.
+        let (addr, func) = self.resolve(&r.kp)?;
+        if addr != arch::canonical_addr(func.start, &func) {
+            return Err(EINVAL);
         }
         let pool = Pool::new(rp, r.maxactive as usize, r.data_size, self.module)?;
         r.pool.store(

@@ -120,12 +120,17 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         return true;
     }
 
-    if let Some(frame) = cpu.top() {
+    // The end of a single-step: only frames that stepped have an entry (a return frame has
+    // none, and a trap while return handlers run may be anybody's breakpoint).
+    if let Some(frame) = cpu
+        .top()
+        .filter(|f| matches!(f.status(), status::SS | status::REENTER))
+    {
         let s = frame.status();
         let entry = frame.entry();
         // SAFETY: As in `step`.
         let code = unsafe { &*entry.code };
-        if (s == status::SS || s == status::REENTER) && arch::is_slot_trap(&code.probe, regs) {
+        if arch::is_slot_trap(&code.probe, regs) {
             arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
             if s == status::SS {
                 frame.set_status(status::SSDONE);

@@ -9,7 +9,7 @@ set -uo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$RKP_TOP"
 
-KERNELS=${KERNELS:-x86_64 x86_64-kprobes arm64}
+KERNELS=${KERNELS:-x86_64 x86_64-kprobes x86_64-debug arm64}
 passed=0 failed=0
 start=$(date +%s)
 logs=build/logs

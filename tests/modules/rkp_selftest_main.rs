@@ -46,6 +46,12 @@ extern "C" {
     fn rkp_asm_alt(x: i64) -> i64;
     fn rkp_asm_pair(a: u64, b: u64) -> Pair;
     fn rkp_selftest_preemptible() -> bool;
+    fn rkp_selftest_keyed(x: i64) -> i64;
+    fn rkp_selftest_key_set(on: bool);
+    fn rkp_asm_foreign_int3(x: i64) -> i64;
+    fn rkp_asm_nofault_read(addr: i64) -> i64;
+    fn rkp_selftest_foreign_int3_hook(on: bool) -> kernel::ffi::c_int;
+    fn rkp_selftest_foreign_int3_hits() -> usize;
     static rkp_target_data: i64;
 }
 
@@ -390,10 +396,21 @@ fn function_extent(addr: usize) -> Option<(usize, usize)> {
 /// gives the same results as unprobed and every probe up to the final `ret` fires (kallsyms
 /// sizes run to the next symbol, so the alignment padding after it counts as the function's
 /// but never runs).
-fn every_boundary(name: &CStr, func: usize, run: &dyn Fn() -> i64) -> TestResult {
+/// Probes registered at every instruction boundary of a function, and how many boundaries
+/// rkprobes refused as text the kernel rewrites or must not run out of line (`EINVAL`).
+struct Swept {
+    probes: KVec<Pin<KBox<Registration<Recorder>>>>,
+    refused: usize,
+    start: usize,
+    code_end: usize,
+}
+
+/// Registers a probe at every byte of the function at `func` (`name`): each instruction
+/// boundary must register (or, with `may_refuse`, fail with `EINVAL`), every other offset must
+/// fail with `EILSEQ`.
+fn probe_every_boundary(name: &CStr, func: usize, may_refuse: bool) -> Result<Swept, CString> {
     let (start, size) =
         function_extent(func).ok_or_else(|| fail(fmt!("no symbol at {func:#x}")))?;
-    let want = run();
     // SAFETY: Reading our own text.
     let text = unsafe { core::slice::from_raw_parts(start as *const u8, size) };
     let mut boundaries = KVec::<usize>::new();
@@ -415,31 +432,112 @@ fn every_boundary(name: &CStr, func: usize, run: &dyn Fn() -> i64) -> TestResult
             code_end = at;
         }
     }
-    let mut probes = KVec::new();
+    let mut swept = Swept {
+        probes: KVec::new(),
+        refused: 0,
+        start,
+        code_end,
+    };
     for off in 0..size {
         let r = KBox::pin_init(
             Registration::new(Target::symbol(name).offset(off as u32), Recorder::new()),
             GFP_KERNEL,
         );
         let boundary = boundaries.contains(&off);
+        let einval = |e: &Error| e.to_errno() == EINVAL.to_errno();
         match r {
-            Ok(p) if boundary => probes.push(p, GFP_KERNEL).map_err(|_| fail(fmt!("oom")))?,
+            Ok(p) if boundary => swept
+                .probes
+                .push(p, GFP_KERNEL)
+                .map_err(|_| fail(fmt!("oom")))?,
             Ok(_) => return Err(fail(fmt!("+{off:#x} is not a boundary but registered"))),
             Err(e) if !boundary && e.to_errno() == EILSEQ.to_errno() => {}
             // Another breakpoint's byte: refused as Linux does, never probed over.
-            Err(e) if padding.contains(&off) && e.to_errno() == EINVAL.to_errno() => {}
+            Err(e) if padding.contains(&off) && einval(&e) => {}
+            Err(e) if boundary && may_refuse && einval(&e) => swept.refused += 1,
             Err(e) => return Err(fail(fmt!("+{off:#x}: {e:?} (boundary: {boundary})"))),
         }
     }
+    Ok(swept)
+}
+
+impl Swept {
+    /// Every probe before the function's first `ret` fired.
+    fn all_fired(&self) -> TestResult {
+        for p in self
+            .probes
+            .iter()
+            .filter(|p| p.address() < self.start + self.code_end)
+        {
+            ensure!(
+                p.nhit() > 0,
+                "probe at +{:#x} never fired",
+                p.address() - self.start
+            );
+        }
+        Ok(())
+    }
+}
+
+fn every_boundary(name: &CStr, func: usize, run: &dyn Fn() -> i64) -> TestResult {
+    let want = run();
+    let swept = probe_every_boundary(name, func, false)?;
     let got = run();
     ensure!(got == want, "probed result {got}, unprobed {want}");
-    for p in probes.iter().filter(|p| p.address() < start + code_end) {
-        ensure!(
-            p.nhit() > 0,
-            "probe at +{:#x} never fired",
-            p.address() - start
-        );
-    }
+    swept.all_fired()
+}
+
+/// A jump-label site in module text is refused; with every other instruction of the function
+/// probed, flipping the key (the kernel rewrites the site) works and the results stay right.
+fn module_jump_label_site() -> TestResult {
+    let run = || -> i64 {
+        [1, 2, 7].iter().fold(0, |acc, &x| {
+            // SAFETY: A plain function of its argument.
+            acc * 100 + unsafe { rkp_selftest_keyed(black_box(x)) }
+        })
+    };
+    let swept = probe_every_boundary(c"rkp_selftest_keyed", addr_of(rkp_selftest_keyed), true)?;
+    ensure!(
+        swept.refused >= 1,
+        "no boundary was refused as a jump-label site"
+    );
+    let off = run();
+    // SAFETY: No preconditions (process context).
+    unsafe { rkp_selftest_key_set(true) };
+    let on = run();
+    // SAFETY: As above.
+    unsafe { rkp_selftest_key_set(false) };
+    let off_again = run();
+    ensure!(
+        off == 20308 && on == 30621 && off_again == off,
+        "results {off}, {on}, {off_again}"
+    );
+    ensure!(swept.probes.iter().any(|p| p.nhit() > 0), "no probe fired");
+    Ok(())
+}
+
+/// A load with an exception-table entry is refused (a fault in a slot would find no fixup);
+/// with every other instruction probed, a faulting read still returns `EFAULT`.
+fn module_extable_site() -> TestResult {
+    let value: i64 = 4242;
+    let swept = probe_every_boundary(c"rkp_asm_nofault_read", addr_of(rkp_asm_nofault_read), true)?;
+    ensure!(
+        swept.refused >= 1,
+        "no boundary was refused as an extable site"
+    );
+    // SAFETY: Reads through the nofault accessor; any address is acceptable.
+    let (good, bad) = unsafe {
+        (
+            rkp_asm_nofault_read(&raw const value as i64),
+            // Non-canonical: #GP, whose fixup is the exception table's.
+            rkp_asm_nofault_read(black_box(i64::MIN)),
+        )
+    };
+    ensure!(
+        good == 4242 && bad == i64::from(EFAULT.to_errno()),
+        "read {good} and {bad}"
+    );
+    ensure!(swept.probes.iter().any(|p| p.nhit() > 0), "no probe fired");
     Ok(())
 }
 
@@ -1098,6 +1196,55 @@ fn report_costs() {
     );
 }
 
+/// A return handler that runs into a breakpoint rkprobes does not own.
+struct HitsForeignInt3 {
+    returns: Atomic<usize>,
+}
+
+#[vtable]
+impl RetHandler for HitsForeignInt3 {
+    type Data = ();
+
+    fn handler(&self, _ctx: &HitContext<'_>, _ri: &mut Instance<'_, ()>, _regs: &mut PtRegs) {
+        // SAFETY: A plain function of its argument; its breakpoint is handled by the
+        // selftest's own die notifier.
+        if unsafe { rkp_asm_foreign_int3(black_box(7)) } == 7 {
+            self.returns.add(1, Relaxed);
+        }
+    }
+}
+
+/// A breakpoint trap while rkprobes runs a return handler, at an address it does not own,
+/// goes on down the die chain (before: rkprobes read the probe of its return frame, which has
+/// none, and crashed).
+fn foreign_int3_in_return_handler() -> TestResult {
+    // SAFETY: Registered here and unregistered below.
+    kernel::error::to_result(unsafe { rkp_selftest_foreign_int3_hook(true) })
+        .map_err(|e| fail(fmt!("register_die_notifier: {e:?}")))?;
+    let result = (|| {
+        let h = HitsForeignInt3 {
+            returns: Atomic::new(0),
+        };
+        let p = KBox::pin_init(
+            KretprobeRegistration::new(Target::symbol(c"rkp_asm_mix"), 0, h),
+            GFP_KERNEL,
+        )
+        .map_err(|e| fail(fmt!("register_kretprobe: {e:?}")))?;
+        let v = mix(2);
+        ensure!(v == 45, "rkp_asm_mix(2) returned {v}");
+        let returns = p.handler().returns.load(Relaxed);
+        ensure!(returns == 1, "return handler completed {returns} times");
+        Ok(())
+    })();
+    // SAFETY: Registered above.
+    unsafe { rkp_selftest_foreign_int3_hook(false) };
+    // SAFETY: No preconditions.
+    let hits = unsafe { rkp_selftest_foreign_int3_hits() };
+    result?;
+    ensure!(hits == 1, "the owner saw {hits} traps");
+    Ok(())
+}
+
 const TESTS: &[Test] = &[
     (
         "kprobe with pre- and post-handler, non-preemptible",
@@ -1163,6 +1310,18 @@ const TESTS: &[Test] = &[
         kretprobe_stacktrace,
     ),
     ("slots run out with ENOMEM and come back", slots_run_out),
+    (
+        "a jump-label site in a module is refused; the key flips under probes",
+        module_jump_label_site,
+    ),
+    (
+        "an extable load in a module is refused; faults are still fixed up",
+        module_extable_site,
+    ),
+    (
+        "a breakpoint another notifier owns, hit in a return handler, is passed on",
+        foreign_int3_in_return_handler,
+    ),
 ];
 
 struct RkpSelftest;

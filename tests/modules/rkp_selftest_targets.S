@@ -2,10 +2,11 @@
 /*
  * Functions for rkp_selftest to probe at every instruction: RIP-relative loads and stores,
  * calls (direct and through a register), jumps, conditional jumps, loop/jrcxz, pushf/popf,
- * cli, and ret; and instructions probes must refuse (ud2, int3, vmcall). Each computes a value the test compares with an unprobed run.
+ * cli, and ret; a load with an exception-table entry; and instructions probes must refuse (ud2, int3, vmcall). Each computes a value the test compares with an unprobed run.
  */
 #include <linux/linkage.h>
 #include <linux/objtool.h>
+#include <asm/asm.h>
 #include <asm/ibt.h>
 #include <asm/nospec-branch.h>
 
@@ -84,6 +85,23 @@ SYM_FUNC_START(rkp_asm_int3)
 	int3
 	RET
 SYM_FUNC_END(rkp_asm_int3)
+
+/* long rkp_asm_nofault_read(long addr): the long at addr, or -EFAULT (14) if it faults. */
+SYM_FUNC_START(rkp_asm_nofault_read)
+	ENDBR
+	mov	$-14, %rax
+1:	mov	(%rdi), %rax
+2:	RET
+	_ASM_EXTABLE(1b, 2b)
+SYM_FUNC_END(rkp_asm_nofault_read)
+
+/* long rkp_asm_foreign_int3(long x): x, through a breakpoint another die notifier owns. */
+SYM_FUNC_START(rkp_asm_foreign_int3)
+	ENDBR
+	mov	%rdi, %rax
+	int3
+	RET
+SYM_FUNC_END(rkp_asm_foreign_int3)
 
 SYM_FUNC_START(rkp_asm_vmcall)
 	ENDBR

@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes arm64
+# kernels: x86_64 x86_64-kprobes x86_64-debug arm64
 # SPDX-License-Identifier: GPL-2.0
 # rkprobes.ko loads and unloads cleanly and provides its debugfs files in Linux's modes and
 # formats; `enabled` takes what kstrtobool takes and rejects the rest with EINVAL.

@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes
+# kernels: x86_64 x86_64-kprobes x86_64-debug
 # SPDX-License-Identifier: GPL-2.0
 # rkprobes used by a client module (rkp_test_ctl.ko) from the shell: the list file in Linux's
 # format, enable/disable, the global switch, several probes at one address, the errno a

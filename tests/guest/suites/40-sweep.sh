@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes
+# kernels: x86_64 x86_64-kprobes x86_64-debug
 # SPDX-License-Identifier: GPL-2.0
 # A probe at every instruction boundary of three kernel functions that a workload runs
 # (every other offset must fail with EILSEQ), and concurrency: probes registered and

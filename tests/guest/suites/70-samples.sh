@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes
+# kernels: x86_64 x86_64-kprobes x86_64-debug
 # SPDX-License-Identifier: GPL-2.0
 # The sample modules, loaded as users load them, and their output checked.
 . /rkp/lib.sh

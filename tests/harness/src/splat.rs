@@ -7,6 +7,11 @@ use crate::ktap;
 /// Text that only ever appears on the console when the kernel reports a problem, with the name
 /// the verdict gives it.
 const MARKERS: &[(&str, &str)] = &[
+    // Lockdep and debugobjects reports that do not start with "WARNING:" or "BUG:" (first:
+    // "ODEBUG: " contains "BUG: ").
+    ("INFO: trying to register non-static key", "lockdep"),
+    ("DEBUG_LOCKS_WARN_ON", "lockdep"),
+    ("ODEBUG: ", "debugobjects"),
     ("------------[ cut here ]------------", "WARNING/BUG"),
     ("WARNING: ", "WARNING"),
     ("BUG: ", "BUG"),
@@ -85,6 +90,22 @@ mod tests {
                     kind: "RCU stall"
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn debug_kernel_reports() {
+        let log = [
+            "[    2.0] WARNING: possible circular locking dependency detected",
+            "[    2.1] WARNING: suspicious RCU usage",
+            "[    2.2] INFO: trying to register non-static key.",
+            "[    2.3] ODEBUG: free active (active state 0) object: 0000 object type: timer_list",
+            "[    2.4] BUG: sleeping function called from invalid context at mm/slub.c:4000",
+        ];
+        let kinds: Vec<_> = find(&log).into_iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            ["WARNING", "WARNING", "lockdep", "debugobjects", "BUG"]
         );
     }
 
