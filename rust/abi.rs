@@ -30,13 +30,16 @@ pub const FLAG_DISABLED: u32 = 2;
 /// `struct rkp_kprobe`.
 #[repr(C)]
 pub struct RawKprobe {
-    /// In: the symbol to probe (NUL-terminated), or null when `addr` is given.
+    /// In: the symbol to probe (NUL-terminated), or null when `addr` is given. Read at every
+    /// registration: it must stay valid while the probe may be registered.
     pub symbol_name: *const u8,
-    /// In: the address to probe, or 0 when `symbol_name` is given. After registration: the
-    /// address the probe really sits at.
+    /// In: the address to probe, or 0 when `symbol_name` is given.
     pub addr: usize,
     /// In: added to the symbol or address.
     pub offset: u32,
+    /// Out: the address the probe really sits at (after the `ENDBR` and ftrace-site
+    /// adjustments). The inputs are never changed, so registering again probes the same place.
+    pub resolved: Atomic<usize>,
     /// In: `FLAG_DISABLED` to register the probe disabled. Afterwards owned by rkprobes.
     pub flags: Atomic<u32>,
     /// In: called before the probed instruction.
@@ -58,6 +61,7 @@ impl RawKprobe {
             symbol_name: core::ptr::null(),
             addr: 0,
             offset: 0,
+            resolved: Atomic::new(0),
             flags: Atomic::new(0),
             pre_handler: None,
             post_handler: None,
@@ -101,7 +105,7 @@ pub struct RawKretprobe {
     pub entry_handler: Option<RetHandler>,
     /// In: how many calls may be pending at once (`<= 0`: Linux's default,
     /// `max(10, 2 * possible CPUs)`). Out: the number used.
-    pub maxactive: i32,
+    pub maxactive: Atomic<i32>,
     /// In: bytes of per-call data (at most 4096, else `E2BIG`), aligned to 16.
     pub data_size: usize,
     /// Out: calls whose return was not hooked because all `maxactive` instances were in use.
@@ -117,7 +121,7 @@ impl RawKretprobe {
             kp: RawKprobe::zeroed(),
             handler: None,
             entry_handler: None,
-            maxactive: 0,
+            maxactive: Atomic::new(0),
             data_size: 0,
             nmissed: Atomic::new(0),
             pool: Atomic::new(core::ptr::null_mut()),

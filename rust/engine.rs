@@ -102,6 +102,29 @@ impl Snapshot {
     }
 }
 
+/// The right to register one probe: its `registered` flag, set from the start of a
+/// registration so that two registrations of one probe cannot race (the second fails with
+/// `EINVAL`, as registering a registered probe does). Released on drop unless kept.
+struct Claim<'a>(&'a Atomic<bool>);
+
+impl<'a> Claim<'a> {
+    fn take(flag: &'a Atomic<bool>) -> Result<Self> {
+        flag.cmpxchg(false, true, Acquire).map_err(|_| EINVAL)?;
+        Ok(Self(flag))
+    }
+
+    /// The registration succeeded: the flag stays set until unregistration.
+    fn keep(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
+    }
+}
+
 /// State only process context touches, under the mutex.
 pub(crate) struct Registry {
     sites: KVec<Site>,
@@ -303,10 +326,22 @@ impl Engine {
     /// be callable from any CPU in NMI-like context until then.
     pub(crate) unsafe fn register(&self, p: *mut RawKprobe) -> Result {
         // SAFETY: Valid per the function's safety requirement.
-        let probe = unsafe { &mut *p };
-        if probe.registered.load(Relaxed) {
-            return Err(EINVAL);
-        }
+        let claim = Claim::take(unsafe { &(*p).registered })?;
+        // SAFETY: Per the function's safety requirement; claimed.
+        unsafe { self.register_claimed(p) }?;
+        claim.keep();
+        Ok(())
+    }
+
+    /// Registers `p`, which the caller claimed.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register`]; the caller holds `p`'s [`Claim`].
+    unsafe fn register_claimed(&self, p: *mut RawKprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement. Only shared references: the
+        // client may read the probe's atomics meanwhile.
+        let probe = unsafe { &*p };
         // The mutex is held from the resolution on, so that a module cannot start going away
         // between the check below and the breakpoint write (the module notifier takes it too).
         let (addr, func, mut reg) = self.resolve_locked(probe)?;
@@ -316,14 +351,6 @@ impl Engine {
             .any(|&(start, end)| (start..end).contains(&addr))
         {
             return Err(ENOENT);
-        }
-        if reg
-            .sites
-            .iter()
-            .flat_map(|s| s.probes.iter())
-            .any(|&q| q == p)
-        {
-            return Err(EINVAL);
         }
         probe
             .flags
@@ -359,15 +386,15 @@ impl Engine {
             .probes
             .insert_within_capacity(0, p)
             .map_err(|_| ENOMEM)?;
-        probe.addr = addr;
+        probe.resolved.store(addr, Relaxed);
         if let Err(e) = self
             .publish(reg)
             .and_then(|()| Self::update_arming(&mut reg.sites[index], reg.all_disarmed))
         {
             self.remove(reg, &[p]);
+            probe.resolved.store(0, Relaxed);
             return Err(e);
         }
-        probe.registered.store(true, Release);
         Ok(())
     }
 
@@ -434,6 +461,54 @@ impl Engine {
         }
     }
 
+    /// The module whose text is `[start, end)` is going away: probes whose handlers are
+    /// there are still registered only if it leaked them (`mem::forget` of a registration,
+    /// or a C module that forgot to unregister). Unregisters them before the text is freed,
+    /// so that no CPU calls into freed text; their memory is never touched again.
+    pub(crate) fn handlers_going(&self, start: usize, end: usize) {
+        let in_text = |f: Option<usize>| f.is_some_and(|a| (start..end).contains(&a));
+        let mut kprobes = KVec::<*mut RawKprobe>::new();
+        let mut kretprobes = KVec::<*mut RawKretprobe>::new();
+        {
+            let reg = self.registry.lock();
+            for &p in reg.sites.iter().flat_map(|s| s.probes.iter()) {
+                let rp = p.cast::<RawKretprobe>();
+                // SAFETY: Registered, hence valid, while we hold the mutex; a return probe's
+                // `kp` is the first field of its `RawKretprobe`.
+                let leaked = unsafe {
+                    if reg.pools.iter().any(|pool| pool.probe() == rp) {
+                        in_text((*rp).handler.map(|f| f as usize))
+                            || in_text((*rp).entry_handler.map(|f| f as usize))
+                    } else {
+                        in_text((*p).pre_handler.map(|f| f as usize))
+                            || in_text((*p).post_handler.map(|f| f as usize))
+                    }
+                };
+                let pushed = match (leaked, reg.pools.iter().any(|pool| pool.probe() == rp)) {
+                    (false, _) => Ok(()),
+                    (true, true) => kretprobes.push(rp, GFP_KERNEL),
+                    (true, false) => kprobes.push(p, GFP_KERNEL),
+                };
+                if pushed.is_err() {
+                    pr_err!("no memory to unregister a probe whose module is going away\n");
+                }
+            }
+        }
+        if kprobes.is_empty() && kretprobes.is_empty() {
+            return;
+        }
+        pr_warn!(
+            "a module going away left {} probes registered: unregistering them\n",
+            kprobes.len() + kretprobes.len()
+        );
+        // SAFETY: Registered probes are valid; their module's exit has run, so nothing else
+        // unregisters or frees them concurrently.
+        unsafe {
+            self.unregister(&kprobes);
+            self.unregister_kretprobes(&kretprobes);
+        }
+    }
+
     /// A module's text at `[start, end)` is live: forget freed text it reuses.
     pub(crate) fn code_coming(&self, start: usize, end: usize) {
         let mut reg = self.registry.lock();
@@ -448,17 +523,28 @@ impl Engine {
     /// As [`Engine::register`], for `rp` and its handlers.
     pub(crate) unsafe fn register_kretprobe(&self, rp: *mut RawKretprobe) -> Result {
         // SAFETY: Valid per the function's safety requirement.
-        let r = unsafe { &mut *rp };
-        if r.kp.registered.load(Relaxed) {
-            return Err(EINVAL);
-        }
+        let claim = Claim::take(unsafe { &(*rp).kp.registered })?;
+        // SAFETY: Per the function's safety requirement; claimed.
+        unsafe { self.register_kretprobe_claimed(rp) }?;
+        claim.keep();
+        Ok(())
+    }
+
+    /// Registers `rp`, which the caller claimed.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register_kretprobe`]; the caller holds the [`Claim`] of `rp`'s `kp`.
+    unsafe fn register_kretprobe_claimed(&self, rp: *mut RawKretprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement; shared, as in `register`.
+        let r = unsafe { &*rp };
         if r.data_size > kretprobes::MAX_DATA_SIZE {
             return Err(E2BIG);
         }
-        if r.maxactive <= 0 {
+        if r.maxactive.load(Relaxed) <= 0 {
             // SAFETY: A plain read of a variable the kernel sets at boot.
             let cpus = unsafe { kernel::bindings::__num_possible_cpus } as i32;
-            r.maxactive = (2 * cpus).max(10);
+            r.maxactive.store((2 * cpus).max(10), Relaxed);
         }
         // Only a function's entry (or the instruction after its ENDBR) has the return
         // address at the top of the stack.
@@ -466,17 +552,22 @@ impl Engine {
         if addr != arch::canonical_addr(func.start, &func) {
             return Err(EINVAL);
         }
-        let pool = Pool::new(rp, r.maxactive as usize, r.data_size, self.module)?;
+        let maxactive = r.maxactive.load(Relaxed) as usize;
+        let pool = Pool::new(rp, maxactive, r.data_size, self.module)?;
         r.pool.store(
             core::ptr::from_ref::<Pool>(&pool).cast_mut().cast(),
             Release,
         );
-        r.kp.pre_handler = Some(kretprobes::entry_pre_handler);
-        r.kp.post_handler = None;
+        // SAFETY: Claimed, so nothing else reads or writes the handlers until the probe is
+        // published (which orders these writes before the hit path's reads).
+        unsafe {
+            (*rp).kp.pre_handler = Some(kretprobes::entry_pre_handler);
+            (*rp).kp.post_handler = None;
+        }
         r.nmissed.store(0, Relaxed);
         self.registry.lock().pools.push(pool, GFP_KERNEL)?;
         // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
-        if let Err(e) = unsafe { self.register(&mut r.kp) } {
+        if let Err(e) = unsafe { self.register_claimed(&raw mut (*rp).kp) } {
             self.drop_pools(&[rp]);
             return Err(e);
         }

@@ -2,7 +2,8 @@
 
 //! Module awareness: probes in a module's text become `[GONE]` when the module goes away
 //! (and in its init text once init is over), as Linux's `kprobes_module_callback()` does.
-//! Their text is never written again; their owners can still unregister them.
+//! Their text is never written again; their owners can still unregister them. Probes whose
+//! handlers are in a going module's text (leaked by it) are unregistered.
 
 use kernel::{
     bindings,
@@ -46,7 +47,10 @@ unsafe extern "C" fn notify(
             init.into_iter().for_each(|(s, e)| engine.code_going(s, e))
         }
         bindings::module_state_MODULE_STATE_GOING => {
-            Iterator::chain(text.into_iter(), init).for_each(|(s, e)| engine.code_going(s, e));
+            Iterator::chain(text.into_iter(), init).for_each(|(s, e)| {
+                engine.handlers_going(s, e);
+                engine.code_going(s, e);
+            });
         }
         _ => {}
     }

@@ -56,7 +56,8 @@ use kernel::{
     error::{to_result, VTABLE_DEFAULT_ERROR},
     ffi::{c_int, c_ulong},
     prelude::*,
-    sync::atomic::Relaxed,
+    str::CString,
+    sync::atomic::{Atomic, Relaxed},
     types::Opaque,
 };
 
@@ -121,14 +122,27 @@ impl<'a> Target<'a> {
 }
 
 impl Target<'_> {
-    /// Writes the target into a raw probe.
+    /// A copy of the symbol's name, which rkprobes reads at every registration.
+    fn name(&self) -> Result<Option<CString>> {
+        Ok(match self.symbol {
+            Some(name) => Some(CString::try_from(name)?),
+            None => None,
+        })
+    }
+
+    /// Writes the target into a raw probe, except the name (see [`Target::name`]).
     fn fill(&self, raw: &mut RawKprobe) {
-        raw.symbol_name = self.symbol.map_or(core::ptr::null(), |s| s.as_char_ptr());
         raw.addr = self.addr;
         raw.offset = self.offset;
         raw.flags
             .store(if self.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
     }
+}
+
+/// Where a registration's copy of its target's name is, for `symbol_name`.
+fn name_ptr(name: &Option<CString>) -> *const u8 {
+    name.as_deref()
+        .map_or(core::ptr::null(), |n| n.as_char_ptr())
 }
 
 /// `handler` as an initialiser with the kernel's error type.
@@ -146,14 +160,20 @@ where
 }
 
 /// What happens after the pre-handlers.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(PartialEq, Eq, Debug)]
 pub enum PreAction {
     /// Run the probed instruction, then the post-handlers.
     Continue,
-    /// The handler set the instruction pointer: continue there, without running the probed
-    /// instruction or the post-handlers (Linux: a pre-handler returning non-zero).
-    Skip,
+    /// Continue where [`PtRegs::set_ip`] sent the CPU, without running the probed instruction
+    /// or the post-handlers (Linux: a pre-handler returning non-zero). Only `set_ip` gives
+    /// the [`Redirect`], so a handler cannot skip without choosing where to go.
+    Skip(Redirect),
 }
+
+/// Proof that a handler set the instruction pointer (see [`PtRegs::set_ip`]).
+#[derive(PartialEq, Eq, Debug)]
+#[must_use = "return it in `PreAction::Skip`"]
+pub struct Redirect(());
 
 /// Proof that the code holding it runs in the probe hit path: NMI-like context, interrupts
 /// off, preemption off. It cannot leave the handler (`!Send`, borrowed).
@@ -204,8 +224,19 @@ impl PtRegs {
         unsafe { &mut *self.0.get() }
     }
 
-    /// The raw registers, for what the accessors do not cover.
-    pub fn as_raw(&mut self) -> &mut bindings::pt_regs {
+    /// The raw registers, for what the accessors do not cover (read only).
+    pub fn as_raw(&self) -> &bindings::pt_regs {
+        self.regs()
+    }
+
+    /// The raw registers, writable.
+    ///
+    /// # Safety
+    ///
+    /// The probed context continues with whatever is left in them: the caller must leave a
+    /// state in which the interrupted code can go on correctly (for instance, only change
+    /// registers that the probed instruction overwrites anyway).
+    pub unsafe fn as_raw_mut(&mut self) -> &mut bindings::pt_regs {
         self.regs_mut()
     }
 }
@@ -218,9 +249,17 @@ impl PtRegs {
         self.regs().ip
     }
 
-    /// Sets the instruction pointer (return [`PreAction::Skip`] to continue there).
-    pub fn set_ip(&mut self, ip: usize) {
+    /// Sets the instruction pointer; a pre-handler returns [`PreAction::Skip`] with the
+    /// [`Redirect`] to continue there.
+    ///
+    /// # Safety
+    ///
+    /// `ip` must be the start of an instruction that is correct to run next with the
+    /// current registers and stack (for example, the address of an instruction the probed
+    /// code jumps to anyway, or a function-entry probe emulating a return).
+    pub unsafe fn set_ip(&mut self, ip: usize) -> Redirect {
         self.regs_mut().ip = ip;
+        Redirect(())
     }
 
     /// The stack pointer.
@@ -251,7 +290,12 @@ impl PtRegs {
     }
 
     /// Sets the return value register.
-    pub fn set_return_value(&mut self, v: usize) {
+    ///
+    /// # Safety
+    ///
+    /// The caller of the probed function receives `v`: it must be a value that function
+    /// could have returned (a valid pointer where it returns one, and so on).
+    pub unsafe fn set_return_value(&mut self, v: usize) {
         self.regs_mut().ax = v;
     }
 }
@@ -274,9 +318,14 @@ impl PtRegs {
         self.user_regs().pc as usize
     }
 
-    /// Sets the program counter.
-    pub fn set_ip(&mut self, ip: usize) {
+    /// Sets the program counter; see the x86-64 `set_ip`.
+    ///
+    /// # Safety
+    ///
+    /// As on x86-64.
+    pub unsafe fn set_ip(&mut self, ip: usize) -> Redirect {
         self.user_regs_mut().pc = ip as u64;
+        Redirect(())
     }
 
     /// The stack pointer.
@@ -329,6 +378,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Registration<T: Handler> {
     #[pin]
     raw: Opaque<RawKprobe>,
+    /// The target's name, owned: rkprobes reads it at every registration.
+    name: Option<CString>,
     #[pin]
     handler: T,
     #[pin]
@@ -356,9 +407,7 @@ impl<T: Handler> Registration<T> {
     {
         Self::init(target, handler).pin_chain(|this| {
             // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
-            to_result(unsafe { rkp_register_kprobe(this.raw.get()) })?;
-            this.forget_target();
-            Ok(())
+            to_result(unsafe { rkp_register_kprobe(this.raw.get()) })
         })
     }
 
@@ -381,6 +430,7 @@ impl<T: Handler> Registration<T> {
         Error: From<E>,
     {
         try_pin_init!(Self {
+            name: target.name()?,
             handler <- with_kernel_error(handler),
             raw <- Opaque::ffi_init(move |slot: *mut RawKprobe| {
                 let mut raw = RawKprobe::zeroed();
@@ -392,12 +442,12 @@ impl<T: Handler> Registration<T> {
             }),
             _pin: PhantomPinned,
         }? Error)
-    }
-
-    /// The target's name is only read during registration; do not keep a pointer to it.
-    fn forget_target(&self) {
-        // SAFETY: Registration is over; rkprobes does not read `symbol_name` any more.
-        unsafe { (*self.raw.get()).symbol_name = core::ptr::null() };
+        .pin_chain(|this| {
+            // SAFETY: Not registered yet, so nothing else reads `raw`; the name lives as long
+            // as the registration.
+            unsafe { (*this.raw.get()).symbol_name = name_ptr(&this.name) };
+            Ok(())
+        })
     }
 
     fn raw(&self) -> &RawKprobe {
@@ -411,9 +461,10 @@ impl<T: Handler> Registration<T> {
         &self.handler
     }
 
-    /// The address the probe sits at (after the `ENDBR64` adjustment), 0 before registration.
+    /// The address the probe sits at (after the `ENDBR64` and ftrace-site adjustments), 0
+    /// before registration.
     pub fn address(&self) -> usize {
-        self.raw().addr
+        self.raw().resolved.load(Relaxed)
     }
 
     /// Hits whose handlers ran.
@@ -431,14 +482,16 @@ impl<T: Handler> Registration<T> {
         self.raw().flags.load(Relaxed) & (FLAG_DISABLED | FLAG_GONE) != 0
     }
 
-    /// Arms the probe again (`EINVAL` if its code is gone).
-    pub fn enable(&self) -> Result {
+    /// Arms the probe again (`EINVAL` if its code is gone). Sleeps: it takes the
+    /// registration exclusively, which a handler (given only `&self` of its own state) cannot.
+    pub fn enable(self: Pin<&mut Self>) -> Result {
         // SAFETY: `raw` is valid and pinned.
         to_result(unsafe { rkp_enable_kprobe(self.raw.get()) })
     }
 
-    /// Disarms the probe; it stays registered (and listed with `[DISABLED]`).
-    pub fn disable(&self) -> Result {
+    /// Disarms the probe; it stays registered (and listed with `[DISABLED]`). Sleeps, as
+    /// [`Registration::enable`].
+    pub fn disable(self: Pin<&mut Self>) -> Result {
         // SAFETY: `raw` is valid and pinned.
         to_result(unsafe { rkp_disable_kprobe(self.raw.get()) })
     }
@@ -481,7 +534,7 @@ unsafe extern "C" fn pre_trampoline<T: Handler>(
     };
     match reg.handler.pre_handler(&ctx, regs) {
         PreAction::Continue => 0,
-        PreAction::Skip => 1,
+        PreAction::Skip(Redirect(())) => 1,
     }
 }
 
@@ -526,10 +579,6 @@ mod private {
         ///
         /// As `rkp_unregister_kprobes()`.
         unsafe fn unregister(ps: *const *mut Self, num: c_int);
-        /// # Safety
-        ///
-        /// `p` must be valid and registered.
-        unsafe fn forget_target(p: *mut Self);
     }
 
     impl BatchRaw for RawKprobe {
@@ -541,10 +590,6 @@ mod private {
             // SAFETY: Per the safety requirement.
             unsafe { rkp_unregister_kprobes(ps, num) }
         }
-        unsafe fn forget_target(p: *mut Self) {
-            // SAFETY: Per the safety requirement; the name is only read during registration.
-            unsafe { (*p).symbol_name = core::ptr::null() };
-        }
     }
 
     impl BatchRaw for RawKretprobe {
@@ -555,10 +600,6 @@ mod private {
         unsafe fn unregister(ps: *const *mut Self, num: c_int) {
             // SAFETY: Per the safety requirement.
             unsafe { rkp_unregister_kretprobes(ps, num) }
-        }
-        unsafe fn forget_target(p: *mut Self) {
-            // SAFETY: As above.
-            unsafe { (*p).kp.symbol_name = core::ptr::null() };
         }
     }
 }
@@ -597,10 +638,6 @@ impl<'a, R: private::BatchRaw> ProbeBatch<'a, R> {
         // SAFETY: Each pointer is the `raw` field of a pinned registration, which unregisters
         // itself on drop at the latest; the batch borrows them meanwhile.
         to_result(unsafe { R::register(raw.as_ptr(), num) })?;
-        for &p in raw.iter() {
-            // SAFETY: Registered above.
-            unsafe { R::forget_target(p) };
-        }
         Ok(Self {
             probes: raw,
             _probes: PhantomData,
@@ -685,6 +722,8 @@ pub trait RetHandler: Send + Sync + 'static {
 pub struct KretprobeRegistration<T: RetHandler> {
     #[pin]
     raw: Opaque<RawKretprobe>,
+    /// As in [`Registration`].
+    name: Option<CString>,
     #[pin]
     handler: T,
     #[pin]
@@ -710,10 +749,7 @@ impl<T: RetHandler> KretprobeRegistration<T> {
     {
         Self::init(target, maxactive, handler).pin_chain(|this| {
             // SAFETY: `this` is pinned and initialised; its drop unregisters the probe.
-            to_result(unsafe { rkp_register_kretprobe(this.raw.get()) })?;
-            // SAFETY: Registration is over; rkprobes does not read the name any more.
-            unsafe { (*this.raw.get()).kp.symbol_name = core::ptr::null() };
-            Ok(())
+            to_result(unsafe { rkp_register_kretprobe(this.raw.get()) })
         })
     }
 
@@ -748,19 +784,25 @@ impl<T: RetHandler> KretprobeRegistration<T> {
             );
         }
         try_pin_init!(Self {
+            name: target.name()?,
             handler <- with_kernel_error(handler),
             raw <- Opaque::ffi_init(move |slot: *mut RawKretprobe| {
                 let mut raw = RawKretprobe::zeroed();
                 target.fill(&mut raw.kp);
                 raw.handler = Some(ret_trampoline::<T>);
                 raw.entry_handler = if T::HAS_ENTRY_HANDLER { Some(entry_trampoline::<T>) } else { None };
-                raw.maxactive = i32::try_from(maxactive).unwrap_or(i32::MAX);
+                raw.maxactive = Atomic::new(i32::try_from(maxactive).unwrap_or(i32::MAX));
                 raw.data_size = core::mem::size_of::<T::Data>();
                 // SAFETY: `slot` is valid for writes.
                 unsafe { slot.write(raw) };
             }),
             _pin: PhantomPinned,
         }? Error)
+        .pin_chain(|this| {
+            // SAFETY: As in `Registration::init`.
+            unsafe { (*this.raw.get()).kp.symbol_name = name_ptr(&this.name) };
+            Ok(())
+        })
     }
 
     fn raw(&self) -> &RawKretprobe {
@@ -775,12 +817,12 @@ impl<T: RetHandler> KretprobeRegistration<T> {
 
     /// The address of the probed function's entry.
     pub fn address(&self) -> usize {
-        self.raw().kp.addr
+        self.raw().kp.resolved.load(Relaxed)
     }
 
     /// The number of calls that can be pending at once.
     pub fn maxactive(&self) -> u32 {
-        self.raw().maxactive.max(0) as u32
+        self.raw().maxactive.load(Relaxed).max(0) as u32
     }
 
     /// Calls not hooked because `maxactive` calls were already pending.
@@ -793,14 +835,15 @@ impl<T: RetHandler> KretprobeRegistration<T> {
         self.raw().kp.nhit.load(Relaxed)
     }
 
-    /// Stops hooking calls (pending ones still return through their handler).
-    pub fn disable(&self) -> Result {
+    /// Stops hooking calls (pending ones still return through their handler). Sleeps, as
+    /// [`Registration::enable`].
+    pub fn disable(self: Pin<&mut Self>) -> Result {
         // SAFETY: `raw.kp` is valid and pinned.
         to_result(unsafe { rkp_disable_kprobe(&raw mut (*self.raw.get()).kp) })
     }
 
-    /// Hooks calls again.
-    pub fn enable(&self) -> Result {
+    /// Hooks calls again. Sleeps, as [`Registration::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> Result {
         // SAFETY: `raw.kp` is valid and pinned.
         to_result(unsafe { rkp_enable_kprobe(&raw mut (*self.raw.get()).kp) })
     }

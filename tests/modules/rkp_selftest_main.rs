@@ -170,10 +170,9 @@ impl Handler for Recorder {
         }
         match self.redirect.load(Relaxed) {
             0 => PreAction::Continue,
-            to => {
-                regs.set_ip(to);
-                PreAction::Skip
-            }
+            // SAFETY: The tests redirect to the start of a function with the same signature
+            // (`rkp_asm_alt`), at the entry of the probed one: the stack holds the return address.
+            to => PreAction::Skip(unsafe { regs.set_ip(to) }),
         }
     }
 
@@ -343,6 +342,46 @@ fn kprobes_batch() -> TestResult {
     ensure!(
         a.handler().pre.load(Relaxed) == 1 && b.handler().pre.load(Relaxed) == 1,
         "a probe fired after the batch was unregistered"
+    );
+    Ok(())
+}
+
+/// A probe registered, unregistered and registered again (in batches) sits at the same
+/// address each time (before: the resolved address was written back over the target, and the
+/// second registration added the offset again).
+fn rebatch_same_address() -> TestResult {
+    let a = unregistered(Target::symbol(c"rkp_asm_mix").offset(5), Recorder::new())?;
+    let mut seen = [0usize; 2];
+    for at in seen.iter_mut() {
+        let _batch = Batch::register(&[&*a]).map_err(|e| fail(fmt!("register: {e:?}")))?;
+        *at = a.address();
+    }
+    let start = addr_of(rkp_asm_mix);
+    ensure!(
+        seen[0] == start + 5 && seen[1] == seen[0],
+        "registered at +{:#x}, then at +{:#x}",
+        seen[0].wrapping_sub(start),
+        seen[1].wrapping_sub(start)
+    );
+    Ok(())
+}
+
+/// The target's name may be freed once the registration is initialised: rkprobes reads the
+/// registration's own copy (before: the caller's buffer, read again by the batch).
+fn target_name_copied() -> TestResult {
+    let mut buf = KVec::new();
+    buf.extend_from_slice(b"rkp_asm_mix\0", GFP_KERNEL)
+        .map_err(|_| fail(fmt!("oom")))?;
+    let name = CStr::from_bytes_with_nul(&buf).map_err(|_| fail(fmt!("bad name")))?;
+    let a = unregistered(Target::symbol(name), Recorder::new())?;
+    // What a freed buffer may hold by the time the batch registers.
+    buf.fill(b'x');
+    drop(buf);
+    let _batch = Batch::register(&[&*a]).map_err(|e| fail(fmt!("register: {e:?}")))?;
+    ensure!(
+        function_extent(a.address()).map(|(s, _)| s) == Some(addr_of(rkp_asm_mix)),
+        "registered at {:#x}",
+        a.address()
     );
     Ok(())
 }
@@ -670,20 +709,24 @@ fn raw_abi_errnos() -> TestResult {
 
 /// A disabled probe does not fire; enabling and disabling take effect at once.
 fn enable_disable() -> TestResult {
-    let p = register(
+    let mut p = register(
         Target::symbol(c"rkp_asm_branches").disabled(),
         Recorder::new(),
     )?;
     branches(1);
     ensure!(p.nhit() == 0 && p.is_disabled(), "a disabled probe fired");
-    p.enable().map_err(|e| fail(fmt!("enable: {e:?}")))?;
+    p.as_mut()
+        .enable()
+        .map_err(|e| fail(fmt!("enable: {e:?}")))?;
     branches(1);
     ensure!(
         p.nhit() == 1 && !p.is_disabled(),
         "enabled probe: {} hits",
         p.nhit()
     );
-    p.disable().map_err(|e| fail(fmt!("disable: {e:?}")))?;
+    p.as_mut()
+        .disable()
+        .map_err(|e| fail(fmt!("disable: {e:?}")))?;
     branches(1);
     ensure!(p.nhit() == 1, "disabled probe fired again");
     Ok(())
@@ -1259,6 +1302,11 @@ const TESTS: &[Test] = &[
         post_handler_sees_registers,
     ),
     ("batch of two", kprobes_batch),
+    (
+        "registered again, a probe stays at its address",
+        rebatch_same_address,
+    ),
+    ("the target's name is copied", target_name_copied),
     ("nmissed counts both recursions", kprobe_missed),
     (
         "pre-handler changing ip skips the instruction",

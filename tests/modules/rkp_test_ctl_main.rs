@@ -217,12 +217,14 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
         }
         "del" => inner.probes[parse_id(words.next())?] = None,
         "enable" => inner.probes[parse_id(words.next())?]
-            .as_ref()
+            .as_mut()
             .ok_or(ENOENT)?
+            .as_mut()
             .enable()?,
         "disable" => inner.probes[parse_id(words.next())?]
-            .as_ref()
+            .as_mut()
             .ok_or(ENOENT)?
+            .as_mut()
             .disable()?,
         "sweep" => {
             inner.sweep = None;
