@@ -356,7 +356,8 @@ fn rebatch_same_address() -> TestResult {
         let _batch = Batch::register(&[&*a]).map_err(|e| fail(fmt!("register: {e:?}")))?;
         *at = a.address();
     }
-    let start = addr_of(rkp_asm_mix);
+    // Opaque, so that `start + 5` is not folded into a reference into the function.
+    let start = black_box(addr_of(rkp_asm_mix));
     ensure!(
         seen[0] == start + 5 && seen[1] == seen[0],
         "registered at +{:#x}, then at +{:#x}",
