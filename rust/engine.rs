@@ -565,7 +565,10 @@ impl Engine {
             (*rp).kp.post_handler = None;
         }
         r.nmissed.store(0, Relaxed);
-        self.registry.lock().pools.push(pool, GFP_KERNEL)?;
+        let mut reg = self.registry.lock();
+        Self::reclaim_dead(&reg);
+        reg.pools.push(pool, GFP_KERNEL)?;
+        drop(reg);
         // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
         if let Err(e) = unsafe { self.register_claimed(&raw mut (*rp).kp) } {
             self.drop_pools(&[rp]);
@@ -597,6 +600,7 @@ impl Engine {
             unsafe { self.unregister(&[rp.cast::<RawKprobe>()]) };
         }
         let mut reg = self.registry.lock();
+        Self::reclaim_dead(&reg);
         for pool in reg
             .pools
             .iter()
@@ -610,6 +614,14 @@ impl Engine {
             }
         }
         self.reap_pools(&mut reg);
+    }
+
+    /// Frees the instances that tasks which died inside hooked calls left behind.
+    fn reclaim_dead(reg: &Registry) {
+        let freed: usize = reg.pools.iter().map(|p| p.reclaim_dead()).sum();
+        if freed > 0 {
+            pr_info!("reclaimed {freed} return instances of tasks that exited in probed calls\n");
+        }
     }
 
     /// Detaches the pools of `rps` (never registered) and frees every drained pool.

@@ -9,6 +9,12 @@
 //! when the call returns. A pool outlives its probe's unregistration while calls are still
 //! pending (they return through the trampoline, without a handler), and every pending call
 //! holds a reference on `rkprobes.ko`, so the trampoline cannot go away under it.
+//!
+//! Every pending call also holds a reference on its task: the `task_struct` cannot be freed
+//! and reused by another task while the instance names it, so (stack slot, task) identifies
+//! the call. A task that dies inside a hooked call (it exits, never returning) leaves its
+//! instance behind; process context reclaims those of tasks that reached `TASK_DEAD` (they
+//! never run again) at every return-probe registration and unregistration.
 
 use kernel::{
     bindings,
@@ -119,6 +125,36 @@ impl Pool {
         self.pending.load(Relaxed)
     }
 
+    /// Frees the instances of tasks that died inside a hooked call (process context).
+    /// Returns how many it freed.
+    pub(crate) fn reclaim_dead(&self) -> usize {
+        let mut freed = 0;
+        for inst in self.instances.iter() {
+            if inst.state.load(Acquire) != HOOKED {
+                continue;
+            }
+            let task = inst.task.load(Relaxed) as *mut bindings::task_struct;
+            // SAFETY: The instance holds a reference on its task, so it is valid. A task in
+            // `TASK_DEAD` never runs again: its call can never return, so nothing else uses
+            // the instance.
+            let dead = unsafe {
+                core::ptr::read_volatile(&raw const (*task).__state) == bindings::TASK_DEAD
+            };
+            if !dead {
+                continue;
+            }
+            // SAFETY: Taken when the call was hooked; process context may drop the last one.
+            unsafe {
+                bindings::put_task_struct(task);
+                bindings::module_put(self.module);
+            }
+            inst.state.store(FREE, Release);
+            self.pending.fetch_sub(1, Release);
+            freed += 1;
+        }
+        freed
+    }
+
     /// The entry of a probed call (hit path).
     fn enter(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) {
         let Some(i) = self
@@ -150,8 +186,12 @@ impl Pool {
             }
         }
         // SAFETY: `module` is this live module (it runs this code); the reference keeps the
-        // trampoline alive until the call returns.
-        unsafe { bindings::__module_get(self.module) };
+        // trampoline alive until the call returns. `task` is current, alive; the reference
+        // keeps its `task_struct` from being reused while the instance names it.
+        unsafe {
+            bindings::__module_get(self.module);
+            bindings::get_task_struct(task);
+        }
         self.pending.add(1, Relaxed);
         let (ret, frame) = arch::hook_return(regs, arch::trampoline());
         inst.ret_addr.store(ret, Relaxed);
@@ -237,8 +277,12 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
         }
         inst.state.store(FREE, Release);
         pool.pending.fetch_sub(1, Release);
-        // SAFETY: Taken when the call was hooked.
-        unsafe { bindings::module_put(pool.module) };
+        // SAFETY: Taken when the call was hooked. The task is current, so this is never its
+        // last reference (nothing is freed here).
+        unsafe {
+            bindings::put_task_struct(task as *mut _);
+            bindings::module_put(pool.module);
+        }
     }
     true
 }
