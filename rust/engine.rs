@@ -13,6 +13,7 @@
 //! that follows the unpublish.
 
 use kernel::{
+    bindings,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
@@ -54,6 +55,10 @@ struct Site {
     armed: bool,
     /// The probed code was freed (its module unloaded): never touch it, never publish it.
     gone: bool,
+    /// Its probes are gone but its breakpoint could not be removed: it stays published (the
+    /// hit path runs the original instruction) and keeps rkprobes loaded until a later
+    /// attempt succeeds.
+    stuck: bool,
 }
 
 impl Site {
@@ -197,7 +202,11 @@ impl Engine {
     /// Builds the snapshot of `reg`: every site that still has probes.
     fn build(reg: &Registry) -> Result<KBox<Snapshot>> {
         let mut entries = KVec::with_capacity(reg.sites.len(), GFP_KERNEL)?;
-        for site in reg.sites.iter().filter(|s| !s.probes.is_empty() && !s.gone) {
+        for site in reg
+            .sites
+            .iter()
+            .filter(|s| (!s.probes.is_empty() || s.armed) && !s.gone)
+        {
             let mut probes = KVec::with_capacity(site.probes.len(), GFP_KERNEL)?;
             probes.extend_from_slice(&site.probes, GFP_KERNEL)?;
             entries.push(
@@ -377,6 +386,7 @@ impl Engine {
                     probes,
                     armed: false,
                     gone: false,
+                    stuck: false,
                 };
                 reg.sites.push_within_capacity(site).map_err(|_| ENOMEM)?;
                 reg.sites.len() - 1
@@ -405,15 +415,23 @@ impl Engine {
         for site in reg.sites.iter_mut() {
             site.probes.retain(|q| !probes.contains(&*q));
             // An emptied site is disarmed here; disarming serialises every CPU, so none is
-            // left in the trap handler or the slot for it.
-            if let Err(e) = Self::update_arming(site, all_disarmed) {
-                pr_err!("cannot restore the text at {:#x}: {e:?}\n", site.addr());
+            // left in the trap handler or the slot for it. A site whose breakpoint cannot be
+            // removed stays in the lookup table (and is tried again at every removal).
+            match Self::update_arming(site, all_disarmed) {
+                Err(e) => {
+                    pr_err!(
+                        "cannot restore the text at {:#x}: {e:?}; its breakpoint stays handled\n",
+                        site.addr()
+                    );
+                    self.set_stuck(site, site.armed);
+                }
+                Ok(()) => self.set_stuck(site, false),
             }
         }
         self.publish_retrying(reg);
         let slots = &mut reg.slots;
         reg.sites.retain(|site| {
-            if !site.probes.is_empty() {
+            if !site.probes.is_empty() || site.armed {
                 return true;
             }
             site.code.probe.release(slots);
@@ -422,6 +440,24 @@ impl Engine {
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
             unsafe { (*p).registered.store(false, Release) };
+        }
+    }
+
+    /// Records whether `site` is stuck (armed without probes); a stuck site holds a reference
+    /// on rkprobes, whose unloading would leave a breakpoint nobody handles.
+    fn set_stuck(&self, site: &mut Site, stuck: bool) {
+        if site.stuck == stuck {
+            return;
+        }
+        site.stuck = stuck;
+        // SAFETY: `module` is this live module; the reference is dropped when the site is no
+        // longer stuck.
+        unsafe {
+            if stuck {
+                bindings::__module_get(self.module.as_ptr());
+            } else {
+                bindings::module_put(self.module.as_ptr());
+            }
         }
     }
 
@@ -442,6 +478,11 @@ impl Engine {
         {
             site.gone = true;
             site.armed = false;
+            if site.stuck {
+                site.stuck = false;
+                // SAFETY: Taken when the site got stuck; the text it guarded is going away.
+                unsafe { bindings::module_put(self.module.as_ptr()) };
+            }
             for &p in site.probes.iter() {
                 // SAFETY: Registered, hence valid, while we hold the mutex.
                 unsafe {
@@ -584,34 +625,32 @@ impl Engine {
     ///
     /// Each pointer must be valid (registered with [`Engine::register_kretprobe`], or never).
     pub(crate) unsafe fn unregister_kretprobes(&self, rps: &[*mut RawKretprobe]) {
-        let mut detached = KVec::<*const Pool>::new();
-        {
-            let reg = self.registry.lock();
-            for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
-                pool.detach();
-                // Without memory for the list, the report below only misses this pool.
-                let _ = detached.push(core::ptr::from_ref::<Pool>(pool), GFP_KERNEL);
-            }
+        // First no new entries: the entry probes go (disarmed, then a grace period). Calls
+        // that entered before still get their return handler.
+        // CAST: `kp` is the first field of the `repr(C)` `RawKretprobe`.
+        let kp = |rp: &*mut RawKretprobe| rp.cast::<RawKprobe>();
+        if let Ok(mut kps) = KVec::with_capacity(rps.len(), GFP_KERNEL) {
+            rps.iter()
+                .for_each(|rp| kps.push_within_capacity(kp(rp)).unwrap_or(()));
+            // SAFETY: Per the function's safety requirement.
+            unsafe { self.unregister(&kps) };
+        } else {
+            // Without memory for the batch, one grace period each.
+            // SAFETY: Per the function's safety requirement.
+            rps.iter()
+                .for_each(|rp| unsafe { self.unregister(&[kp(rp)]) });
         }
-        for &rp in rps {
-            // CAST: `kp` is the first field of the `repr(C)` `RawKretprobe`.
-            // SAFETY: Per the function's safety requirement. Each unregistration ends with a
-            // grace period, which also ends every return handler that saw the probe attached.
-            unsafe { self.unregister(&[rp.cast::<RawKprobe>()]) };
-        }
+        // Then no more return handlers: detach the pools, and wait for the handlers that saw
+        // them attached.
         let mut reg = self.registry.lock();
+        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
+            pool.detach();
+        }
+        rcu::synchronize_rcu();
         Self::reclaim_dead(&reg);
-        for pool in reg
-            .pools
-            .iter()
-            .filter(|p| detached.contains(&core::ptr::from_ref::<Pool>(p)))
-        {
-            let pending = pool.pending();
-            if pending > 0 {
-                pr_info!(
-                    "{pending} calls still pending: rkprobes stays loaded until they return\n"
-                );
-            }
+        let pending: usize = reg.pools.iter().map(|p| p.pending()).sum();
+        if pending > 0 {
+            pr_info!("{pending} calls still pending: rkprobes stays loaded until they return\n");
         }
         self.reap_pools(&mut reg);
     }

@@ -602,7 +602,7 @@ fn errnos() -> TestResult {
     }
     // Only the address is taken.
     let data = (&raw const rkp_target_data) as usize;
-    let cases: [(&str, i32, i32); 12] = [
+    let cases: [(&str, i32, i32); 17] = [
         (
             "blacklisted: trap path (notify_die)",
             reg(Target::symbol(c"notify_die")),
@@ -621,6 +621,31 @@ fn errnos() -> TestResult {
         (
             "blacklisted: hit path helper",
             reg(Target::symbol(c"rust_helper_atomic_read")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: return thunk",
+            reg(Target::symbol(c"__x86_return_thunk")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: ftrace trampoline",
+            reg(Target::symbol(c"ftrace_regs_caller")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: die notifier before rkprobes'",
+            reg(Target::symbol(c"hw_breakpoint_exceptions_notify")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: the die chain's RCU read side",
+            reg(Target::symbol(c"__rcu_read_lock")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "blacklisted: static-call trampoline",
+            reg(Target::symbol(c"__SCT__preempt_schedule")),
             EINVAL.to_errno(),
         ),
         (

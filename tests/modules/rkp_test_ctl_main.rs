@@ -197,6 +197,16 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
     reader.read_slice(&mut buf[..n])?;
     let line = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim();
     let mut words = line.split_whitespace();
+    // Without the state's lock, so that churns run concurrently with other commands.
+    if line.starts_with("churn ") {
+        words.next();
+        let name = cstring(words.next().ok_or(EINVAL)?)?;
+        let times = parse_num(words.next().ok_or(EINVAL)?)?;
+        for _ in 0..times {
+            drop(probe(Target::symbol(&name))?);
+        }
+        return Ok(());
+    }
     let mut inner = state.inner.lock();
     match words.next().ok_or(EINVAL)? {
         "add" => {
@@ -243,13 +253,6 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
             inner.returns[id] = Some(KBox::pin_init(rp, GFP_KERNEL)?);
         }
         "kdel" => inner.returns[parse_id(words.next())?] = None,
-        "churn" => {
-            let name = cstring(words.next().ok_or(EINVAL)?)?;
-            let times = parse_num(words.next().ok_or(EINVAL)?)?;
-            for _ in 0..times {
-                drop(probe(Target::symbol(&name))?);
-            }
-        }
         _ => return Err(EINVAL),
     }
     Ok(())

@@ -49,9 +49,32 @@ pub(crate) const TRAP_PATH: &[&[u8]] = &[
     b"irqentry_nmi_exit",
     b"smp_text_poke_int3_handler",
     b"kprobe_int3_handler",
-    // Return probes take and drop references on rkprobes.ko in the trap.
+    // The die chain's other breakpoint notifiers, called before rkprobes' (Linux's own int3
+    // path calls no notifier, so it marks none of these).
+    b"hw_breakpoint_exceptions_notify",
+    b"arch_uprobe_exception_notify",
+    b"kgdb_notify",
+    b"__kgdb_notify",
+    b"kgdb_ll_trap",
+    // What the chain's RCU read side calls out of line on preemptible (and lockdep) kernels.
+    b"__rcu_read_lock",
+    b"__rcu_read_unlock",
+    b"rcu_read_unlock_special",
+    b"lock_acquire",
+    b"lock_release",
+    b"lock_is_held_type",
+    b"debug_lockdep_rcu_enabled",
+    // Return probes take and drop references on rkprobes.ko and the task in the trap.
     b"__module_get",
     b"module_put",
+    b"__put_task_struct",
+    // ftrace's trampolines: patched at run time, and run before probed functions' bodies.
+    b"ftrace_caller",
+    b"ftrace_regs_caller",
+    b"ftrace_stub",
+    b"ftrace_stub_graph",
+    b"return_to_handler",
+    b"__fentry__",
 ];
 
 /// The breakpoint instruction.

@@ -6,19 +6,31 @@
 
 /// Symbol name prefixes that are never probed: `rust_helper_*` are the C functions behind
 /// kernel Rust atomics, `CpuId::current()` and the like, which the hit path itself calls (a
-/// probe there would recurse); the retpoline and return thunks run on every path.
+/// probe there would recurse); the x86 retpoline, return, call-depth and ITS thunks and the
+/// SRSO/retbleed untraining sequences run on every path, rkprobes' own included (and the
+/// kernel patches their call sites at boot); static-call trampolines (`__SCT__*`) are
+/// rewritten whenever their target changes.
 pub const PREFIXES: &[&[u8]] = &[
     b"rust_helper_",
-    b"__x86_indirect_thunk_",
-    b"__x86_return_thunk",
+    b"__x86_indirect_",
+    b"__x86_return_",
+    b"its_return_thunk",
+    b"call_depth_return_thunk",
+    b"srso_",
+    b"retbleed_",
+    b"entry_untrain_ret",
+    b"entry_ibpb",
+    b"__SCT__",
 ];
 
 /// Pairs of symbols that delimit text areas that are never probed: entry code, `noinstr` (and
-/// `cpuidle`) text, and `__kprobes` text (empty without `CONFIG_KPROBES`).
+/// `cpuidle`) text, `__kprobes` text (empty without `CONFIG_KPROBES`), and the static-call
+/// trampolines, which the kernel rewrites.
 pub const AREAS: &[(&[u8], &[u8])] = &[
     (b"__entry_text_start", b"__entry_text_end"),
     (b"__noinstr_text_start", b"__noinstr_text_end"),
     (b"__kprobes_text_start", b"__kprobes_text_end"),
+    (b"__static_call_text_start", b"__static_call_text_end"),
 ];
 
 /// The names in a NUL-separated blob.
@@ -59,6 +71,8 @@ mod tests {
         assert!(listed(&sorted, b"oops_begin.isra.0"));
         assert!(!listed(&sorted, b"kernel_clone"));
         assert!(has_prefix(PREFIXES, b"rust_helper_atomic_read"));
+        assert!(has_prefix(PREFIXES, b"__x86_indirect_its_thunk_rax"));
+        assert!(has_prefix(PREFIXES, b"__SCT__preempt_schedule"));
         assert!(!has_prefix(PREFIXES, b"rusty"));
         assert!(contains(&[(0x100, 0x200)], 0x1ff) && !contains(&[(0x100, 0x200)], 0x200));
     }

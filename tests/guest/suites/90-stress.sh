@@ -1,0 +1,78 @@
+# kernels: stress
+# SPDX-License-Identifier: GPL-2.0
+# SMP stress (check.sh runs it on a 4-vCPU guest): every vCPU runs a workload that hits
+# probed functions (fork, read, a module function) while other threads register and
+# unregister probes and return probes, enable and disable them, flip the global switch,
+# load and unload a client module that leaks its probes, and unload a probed module ([GONE])
+# and load it again. Then a fork storm under a return probe must end with entries = returns
+# + missed exactly, and everything must unload with no slot, instance or module reference
+# left. Bounded: RKP_STRESS_SECONDS (default 20) of churn.
+. /rkp/lib.sh
+plan 9
+
+D=/sys/kernel/debug/kprobes
+T=/sys/kernel/debug/rkp_test
+TT=/sys/kernel/debug/rkp_test_target
+DUR=${RKP_STRESS_SECONDS:-20}
+ctl() { echo "$*" > $T/ctl; }
+field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
+CPUS=$(nproc)
+
+insmod rkprobes.ko
+insmod rkp_test_ctl.ko
+insmod rkp_test_target.ko
+check "standing probes: kernel_clone, vfs_read, a return probe on kernel_clone" sh -c \
+	"echo 'add 0 kernel_clone' > $T/ctl && echo 'add 1 vfs_read' > $T/ctl && echo 'kret 0 kernel_clone 0' > $T/ctl"
+start=$(date +%s)
+end=$((start + DUR))
+running() { [ "$(date +%s)" -lt $end ]; }
+
+# One hitter per vCPU.
+i=0
+while [ $i -lt "$CPUS" ]; do
+	(while running; do /bin/true; read -r _ < /proc/version; echo 1 > $TT/call; done) 2>/dev/null &
+	i=$((i + 1))
+done
+# Churners; each counts its registrations in /tmp.
+(n=0; while running; do ctl churn vfs_read 10; ctl churn kernel_clone 10; n=$((n + 20)); done; echo $n > /tmp/r.churn) 2>/dev/null &
+(n=0; while running; do
+	ctl disable 0; ctl enable 0
+	ctl add 2 do_sys_openat2 && n=$((n + 1)); ctl del 2
+	ctl kret 1 vfs_read 0 && n=$((n + 1)); ctl kdel 1
+done; echo $n > /tmp/r.ctl) 2>/dev/null &
+(while running; do echo 0 > $D/enabled; echo 1 > $D/enabled; done) 2>/dev/null &
+(n=0; while running; do insmod rkp_test_leak.ko && n=$((n + 2)); rmmod rkp_test_leak; done; echo $n > /tmp/r.leak) 2>/dev/null &
+(n=0; while running; do
+	ctl add 3 rkp_test_target_fn && n=$((n + 1))
+	# The hitters keep the module busy now and then.
+	k=0; until rmmod rkp_test_target 2>/dev/null || [ $k -ge 50 ]; do k=$((k + 1)); done
+	grep -q '\[GONE\]' $D/list && echo gone >> /tmp/gone
+	ctl del 3; insmod rkp_test_target.ko
+done; echo $n > /tmp/r.target) 2>/dev/null &
+wait
+elapsed=$(( $(date +%s) - start ))
+echo 1 > $D/enabled
+regs=$(( $(cat /tmp/r.churn) + $(cat /tmp/r.ctl) + $(cat /tmp/r.leak) + $(cat /tmp/r.target) ))
+check "the churn ran ($elapsed s, $regs registrations)" test "$regs" -gt 50
+check "a probed module was unloaded under probes ([GONE]) $(grep -c gone /tmp/gone 2>/dev/null) times" test -s /tmp/gone
+hits=$(field 0 4) missed=$(field 0 5)
+check "the standing probe fired throughout ($hits hits, $missed missed)" test "${hits:-0}" -gt 100
+
+# A fork storm on every vCPU under the return probe: every entry returns or is missed.
+i=0
+while [ $i -lt "$CPUS" ]; do (j=0; while [ $j -lt 50 ]; do /bin/true; j=$((j + 1)); done) & i=$((i + 1)); done
+wait
+# One read of the file: its returns are read before its entries.
+balance() {
+	set -- $(awk '$1 == "kret" && $2 == 0 {print $4, $5, $6}' $T/probes)
+	e=$1 r=$2 m=$3
+	[ "$e" = $((r + m)) ]
+}
+balance || { sleep 1; balance; }
+check_eq "fork storm: entries = returns + missed ($e = $r + $m)" "$e" "$((r + m))"
+ktap "# stress: $CPUS vCPUs, $elapsed s, $regs registrations, kernel_clone probe $hits hits $missed missed, return probe $e entries $r returns $m missed"
+dmesg -c > /dev/null
+check "the clients unload" sh -c "rmmod rkp_test_ctl && rmmod rkp_test_target"
+check "nothing is left registered" sh -c "! grep -q . $D/list"
+check "rkprobes unloads (no instance or module reference left)" rmmod rkprobes
+check "no slot was left in use" sh -c "dmesg | grep -q 'unloaded (0 slots were in use)'"
