@@ -107,6 +107,22 @@ impl Snapshot {
     }
 }
 
+/// The name of the errnos registration returns, for log lines (`CONFIG_SYMBOLIC_ERRNAME`
+/// is not in every kernel).
+fn errno_name(e: Error) -> &'static str {
+    [
+        (EINVAL, "EINVAL"),
+        (ENOENT, "ENOENT"),
+        (EILSEQ, "EILSEQ"),
+        (ENOMEM, "ENOMEM"),
+        (E2BIG, "E2BIG"),
+        (EOPNOTSUPP, "EOPNOTSUPP"),
+    ]
+    .iter()
+    .find(|(known, _)| *known == e)
+    .map_or("error", |(_, name)| name)
+}
+
 /// The right to register one probe: its `registered` flag, set from the start of a
 /// registration so that two registrations of one probe cannot race (the second fails with
 /// `EINVAL`, as registering a registered probe does). Released on drop unless kept.
@@ -114,7 +130,10 @@ struct Claim<'a>(&'a Atomic<bool>);
 
 impl<'a> Claim<'a> {
     fn take(flag: &'a Atomic<bool>) -> Result<Self> {
-        flag.cmpxchg(false, true, Acquire).map_err(|_| EINVAL)?;
+        flag.cmpxchg(false, true, Acquire).map_err(|_| {
+            pr_info!("cannot register a probe that is registered: EINVAL\n");
+            EINVAL
+        })?;
         Ok(Self(flag))
     }
 
@@ -296,23 +315,49 @@ impl Engine {
 
     /// Resolves a probe's target to an address and the function containing it.
     fn resolve(&self, p: &RawKprobe) -> Result<(usize, arch::Function)> {
+        // Each refusal says why in the log (Documentation/errors.rst lists them); a bad
+        // offset (`EILSEQ`) does not, as in Linux: sweeps try every byte.
+        let refuse = |errno: Error, why: core::fmt::Arguments<'_>| {
+            pr_info!("cannot probe {why}: {}\n", errno_name(errno));
+            errno
+        };
         let base = match (p.symbol_name.is_null(), p.addr) {
-            (true, 0) | (false, 1..) => return Err(EINVAL),
+            (true, 0) => {
+                return Err(refuse(
+                    EINVAL,
+                    format_args!("nothing: no symbol or address"),
+                ))
+            }
+            (false, 1..) => {
+                return Err(refuse(EINVAL, format_args!("both a symbol and an address")))
+            }
             (true, addr) => addr,
             (false, 0) => {
                 // SAFETY: The ABI requires `symbol_name` to be NUL-terminated when set.
                 let name = unsafe { CStr::from_char_ptr(p.symbol_name) };
-                kallsyms::lookup(name.to_bytes())?
+                kallsyms::lookup(name.to_bytes()).map_err(|e| {
+                    refuse(
+                        e,
+                        format_args!("{}: no such symbol", name.to_str().unwrap_or("?")),
+                    )
+                })?
             }
         };
-        let addr = base.checked_add(p.offset as usize).ok_or(EINVAL)?;
-        let desc = kallsyms::Description::of(addr).ok_or(ENOENT)?;
-        let d = desc.parsed().ok_or(ENOENT)?;
+        let addr = base
+            .checked_add(p.offset as usize)
+            .ok_or_else(|| refuse(EINVAL, format_args!("{base:#x}+{:#x}: overflows", p.offset)))?;
+        let desc = kallsyms::Description::of(addr);
+        let Some(d) = desc.as_ref().and_then(|d| d.parsed()) else {
+            return Err(refuse(ENOENT, format_args!("{addr:#x}: in no symbol")));
+        };
         if d.name.starts_with(b"__cfi_") || d.name.starts_with(b"__pfx_") {
-            return Err(EINVAL);
+            return Err(refuse(
+                EINVAL,
+                format_args!("{addr:#x}: CFI or padding before a function"),
+            ));
         }
         if self.blacklist.contains(addr) {
-            return Err(EINVAL);
+            return Err(refuse(EINVAL, format_args!("{addr:#x}: blacklisted")));
         }
         let func = arch::Function::new(addr - d.offset, d.size);
         // Core kernel text is known; anything else (module text) is checked in kallsyms.
@@ -320,7 +365,7 @@ impl Engine {
             && (self.kernel_text.contains(addr)
                 || kallsyms::is_text(func.start, d.name, d.module)?);
         if !is_text {
-            return Err(EINVAL);
+            return Err(refuse(EINVAL, format_args!("{addr:#x}: not (live) text")));
         }
         let addr = arch::canonical_addr(addr, &func);
         self.sites.check(addr)?;
@@ -580,6 +625,11 @@ impl Engine {
         // SAFETY: Valid per the function's safety requirement; shared, as in `register`.
         let r = unsafe { &*rp };
         if r.data_size > kretprobes::MAX_DATA_SIZE {
+            pr_info!(
+                "cannot probe returns with {} bytes of data per call (at most {}): E2BIG\n",
+                r.data_size,
+                kretprobes::MAX_DATA_SIZE
+            );
             return Err(E2BIG);
         }
         if r.maxactive.load(Relaxed) <= 0 {
@@ -591,6 +641,7 @@ impl Engine {
         // address at the top of the stack.
         let (addr, func) = self.resolve(&r.kp)?;
         if addr != arch::canonical_addr(func.start, &func) {
+            pr_info!("cannot probe returns at {addr:#x}: not a function's entry: EINVAL\n");
             return Err(EINVAL);
         }
         let maxactive = r.maxactive.load(Relaxed) as usize;
@@ -725,11 +776,18 @@ impl Engine {
             .sites
             .iter_mut()
             .find(|s| s.probes.contains(&p))
-            .ok_or(EINVAL)?;
+            .ok_or_else(|| {
+                pr_info!("cannot enable or disable a probe that is not registered: EINVAL\n");
+                EINVAL
+            })?;
         // SAFETY: Registered, hence valid.
         let flags = unsafe { &(*p).flags };
         let old = flags.load(Relaxed);
         if enable && old & FLAG_GONE != 0 {
+            pr_info!(
+                "cannot enable the probe at {:#x}: its code is gone: EINVAL\n",
+                site.addr()
+            );
             return Err(EINVAL);
         }
         let new = if enable {

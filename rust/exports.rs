@@ -21,6 +21,7 @@ unsafe fn register_batch<R>(
     unregister: unsafe extern "C" fn(*const *mut R, c_int),
 ) -> c_int {
     if num <= 0 || ps.is_null() {
+        pr_info!("cannot register a batch of {num} probes: EINVAL\n");
         return EINVAL.to_errno();
     }
     // SAFETY: `ps` points to `num` pointers.
@@ -52,6 +53,9 @@ fn errno(r: Result) -> c_int {
 /// with handlers callable from any CPU in NMI-like context until then.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_register_kprobe(p: *mut RawKprobe) -> c_int {
+    if p.is_null() {
+        return EINVAL.to_errno();
+    }
     let Some(engine) = engine::current() else {
         return ENODEV.to_errno();
     };
@@ -110,6 +114,9 @@ pub(crate) unsafe extern "C" fn rkp_unregister_kprobes(ps: *const *mut RawKprobe
 /// `p` must point to a valid [`RawKprobe`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int {
+    if p.is_null() {
+        return EINVAL.to_errno();
+    }
     let Some(engine) = engine::current() else {
         return ENODEV.to_errno();
     };
@@ -124,6 +131,9 @@ pub(crate) unsafe extern "C" fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int {
 /// `p` must point to a valid [`RawKprobe`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
+    if p.is_null() {
+        return EINVAL.to_errno();
+    }
     let Some(engine) = engine::current() else {
         return ENODEV.to_errno();
     };
@@ -141,6 +151,9 @@ pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
 /// unregistered, with handlers callable from any CPU in NMI-like context until then.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_register_kretprobe(rp: *mut RawKretprobe) -> c_int {
+    if rp.is_null() {
+        return EINVAL.to_errno();
+    }
     let Some(engine) = engine::current() else {
         return ENODEV.to_errno();
     };

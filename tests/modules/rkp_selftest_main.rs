@@ -28,8 +28,8 @@ use kernel::{
 };
 
 use kprobes::{
-    Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction, PtRegs,
-    Registration, RetHandler, ReturnBatch, Target,
+    abi, Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction,
+    PtRegs, Registration, RetHandler, ReturnBatch, Target,
 };
 
 module! {
@@ -602,7 +602,7 @@ fn errnos() -> TestResult {
     }
     // Only the address is taken.
     let data = (&raw const rkp_target_data) as usize;
-    let cases: [(&str, i32, i32); 17] = [
+    let cases: [(&str, i32, i32); 18] = [
         (
             "blacklisted: trap path (notify_die)",
             reg(Target::symbol(c"notify_die")),
@@ -688,48 +688,15 @@ fn errnos() -> TestResult {
             reg(Target::symbol(c"rkp_register_kprobe")),
             EINVAL.to_errno(),
         ),
+        (
+            "padding before a function (call thunks)",
+            reg(Target::symbol(c"__pfx_kernel_clone")),
+            EINVAL.to_errno(),
+        ),
     ];
     for (what, got, want) in cases {
         ensure!(got == want, "{what}: errno {got}, want {want}");
     }
-    raw_abi_errnos()
-}
-
-/// What only the raw ABI can express: both or neither of symbol and address, and a second
-/// registration of a registered probe.
-fn raw_abi_errnos() -> TestResult {
-    use kprobes::{abi::RawKprobe, rkp_register_kprobe, rkp_unregister_kprobe};
-    let mut both = RawKprobe::zeroed();
-    both.symbol_name = c"rkp_asm_mix".as_char_ptr();
-    both.addr = addr_of(rkp_asm_mix);
-    let mut neither = RawKprobe::zeroed();
-    let mut twice = RawKprobe::zeroed();
-    twice.symbol_name = c"rkp_asm_mix".as_char_ptr();
-    // SAFETY: The probes live on this stack frame until unregistered below; they have no
-    // handlers.
-    let (b, n, first, second) = unsafe {
-        (
-            rkp_register_kprobe(&mut both),
-            rkp_register_kprobe(&mut neither),
-            rkp_register_kprobe(&mut twice),
-            rkp_register_kprobe(&mut twice),
-        )
-    };
-    // SAFETY: As above; unregistering what was not registered does nothing.
-    unsafe {
-        rkp_unregister_kprobe(&mut both);
-        rkp_unregister_kprobe(&mut neither);
-        rkp_unregister_kprobe(&mut twice);
-    }
-    let einval = EINVAL.to_errno();
-    ensure!(
-        b == einval && n == einval,
-        "both: {b}, neither: {n}, want {einval}"
-    );
-    ensure!(
-        first == 0 && second == einval,
-        "registering twice: {first} then {second}, want 0 then {einval}"
-    );
     Ok(())
 }
 
@@ -1265,6 +1232,73 @@ fn report_costs() {
     );
 }
 
+extern "C" {
+    // The raw ABI (rust/exports.rs), for what the safe API rules out.
+    fn rkp_register_kprobes(ps: *const *mut abi::RawKprobe, num: kernel::ffi::c_int) -> i32;
+    fn rkp_enable_kprobe(p: *mut abi::RawKprobe) -> i32;
+    fn rkp_register_kretprobe(rp: *mut abi::RawKretprobe) -> i32;
+}
+
+/// Bad input through the raw ABI, which C-style clients use: Linux's errnos (and a log line
+/// each, which the guest suite checks), never a crash.
+fn raw_abi_errnos() -> TestResult {
+    use abi::{RawKprobe, RawKretprobe};
+    use kprobes::{rkp_register_kprobe, rkp_unregister_kprobe};
+    let mix = addr_of(rkp_asm_mix);
+    let mut p = RawKprobe::zeroed();
+    // SAFETY (all calls below): `p` and `rp` are valid and outlive their registrations, which
+    // are undone before they go out of scope; they have no handlers.
+    let neither = unsafe { rkp_register_kprobe(&mut p) };
+    p.symbol_name = c"rkp_asm_mix".as_char_ptr();
+    p.addr = mix;
+    let both = unsafe { rkp_register_kprobe(&mut p) };
+    p.symbol_name = core::ptr::null();
+    p.addr = usize::MAX - 1;
+    p.offset = 0x10;
+    let overflow = unsafe { rkp_register_kprobe(&mut p) };
+    p.addr = mix;
+    p.offset = 0;
+    let first = unsafe { rkp_register_kprobe(&mut p) };
+    let twice = unsafe { rkp_register_kprobe(&mut p) };
+    unsafe { rkp_unregister_kprobe(&mut p) };
+    // Unregistering an unregistered probe does nothing.
+    unsafe { rkp_unregister_kprobe(&mut p) };
+    let enable_unregistered = unsafe { rkp_enable_kprobe(&mut p) };
+    let null = unsafe { rkp_register_kprobe(core::ptr::null_mut()) };
+    let mut one: *mut RawKprobe = &mut p;
+    let empty_batch = unsafe { rkp_register_kprobes(&mut one, 0) };
+    let mut rp = RawKretprobe::zeroed();
+    rp.kp.symbol_name = c"rkp_asm_mix".as_char_ptr();
+    rp.data_size = 4097;
+    let big_data = unsafe { rkp_register_kretprobe(&mut rp) };
+    let (einval, e2big) = (EINVAL.to_errno(), E2BIG.to_errno());
+    let got = [
+        neither,
+        both,
+        overflow,
+        first,
+        twice,
+        enable_unregistered,
+        null,
+        empty_batch,
+        big_data,
+    ];
+    let want = [
+        einval, einval, einval, 0, einval, einval, einval, einval, e2big,
+    ];
+    ensure!(got == want, "errnos {got:?}, want {want:?}");
+    ensure!(mix_is_plain(), "rkp_asm_mix still probed");
+    Ok(())
+}
+
+/// Whether `rkp_asm_mix` starts as it does unprobed (no breakpoint left after its ENDBR).
+fn mix_is_plain() -> bool {
+    // SAFETY: Reading our own text.
+    let first =
+        unsafe { core::ptr::read_volatile((black_box(addr_of(rkp_asm_mix)) + 4) as *const u8) };
+    first != 0xcc
+}
+
 /// A return handler that runs into a breakpoint rkprobes does not own.
 struct HitsForeignInt3 {
     returns: Atomic<usize>,
@@ -1347,6 +1381,7 @@ const TESTS: &[Test] = &[
         every_boundary_branches,
     ),
     ("errno of every refusal", errnos),
+    ("bad input through the raw ABI", raw_abi_errnos),
     ("enable and disable", enable_disable),
     ("aggregated probes run newest first", aggregated),
     ("a failed batch is rolled back", batch_rollback),

@@ -289,8 +289,16 @@ impl Probe {
                 return Err(EINVAL);
             }
         }
-        let prepared =
-            prepare::prepare(&original[..n]).map_err(|r: Refusal| Error::from_errno(-r.errno()))?;
+        let prepared = prepare::prepare(&original[..n]).map_err(|r: Refusal| {
+            if r.errno() != prepare::errno::EILSEQ {
+                pr_info!(
+                    "cannot prepare the instruction at {addr:#x}: {} (errno {})\n",
+                    r.reason(),
+                    r.errno()
+                );
+            }
+            Error::from_errno(-r.errno())
+        })?;
         let mut probe = Probe {
             addr,
             original,
@@ -299,7 +307,10 @@ impl Probe {
             slot: None,
         };
         if prepared.plan == Plan::OutOfLine {
-            let slot = slots.alloc().ok_or(ENOMEM)?;
+            let slot = slots.alloc().ok_or_else(|| {
+                pr_info!("cannot probe {addr:#x}: no out-of-line slot left: ENOMEM\n");
+                ENOMEM
+            })?;
             probe.slot = Some(slot);
             if let Err(e) = probe.write_slot(&prepared.insn, slot) {
                 slots.free(slot);

@@ -47,6 +47,19 @@ impl Refusal {
             Self::TooLong => errno::ENOSPC,
         }
     }
+
+    /// Why, in a few words (for the log).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Undecodable => "undecodable bytes",
+            Self::ExceptionInsn => "a trap instruction",
+            Self::ForeignBreakpoint => "another breakpoint",
+            Self::EmulatePrefix => "a Xen/KVM emulate prefix",
+            Self::MasksExceptions => "a mov to %ss",
+            Self::Unsupported(what) => what,
+            Self::TooLong => "a 15-byte instruction",
+        }
+    }
 }
 
 /// An instruction the trap handler carries out itself, because running it at another address

@@ -122,3 +122,19 @@ fn rip_relative_relocation() {
         None
     );
 }
+
+#[test]
+fn every_refusal_has_a_reason() {
+    for r in [
+        Refusal::Undecodable,
+        Refusal::ExceptionInsn,
+        Refusal::ForeignBreakpoint,
+        Refusal::EmulatePrefix,
+        Refusal::MasksExceptions,
+        Refusal::Unsupported("iret"),
+        Refusal::TooLong,
+    ] {
+        assert!(!r.reason().is_empty());
+    }
+    assert_eq!(Refusal::Unsupported("iret").reason(), "iret");
+}
