@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A module using the kernel's own kprobes (CONFIG_KPROBES=y kernels only), for the
- * coexistence suite: one kprobe on `func`, its hit count in
+ * coexistence suite: one kprobe on `func`+`offset`, its hit count in
  * /sys/module/rkp_test_linux_kprobe/parameters/hits.
  */
 #include <linux/kprobes.h>
@@ -10,6 +10,10 @@
 static char *func = "vfs_read";
 module_param(func, charp, 0444);
 MODULE_PARM_DESC(func, "Function to probe with Linux's kprobes");
+
+static unsigned int offset;
+module_param(offset, uint, 0444);
+MODULE_PARM_DESC(offset, "Offset in func");
 
 static unsigned long hits;
 module_param(hits, ulong, 0444);
@@ -28,9 +32,10 @@ static int __init rkp_test_linux_kprobe_init(void)
 	int ret;
 
 	kp.symbol_name = func;
+	kp.offset = offset;
 	ret = register_kprobe(&kp);
 	if (ret)
-		pr_info("register_kprobe(%s): %d\n", func, ret);
+		pr_info("register_kprobe(%s+%u): %d\n", func, offset, ret);
 	return ret;
 }
 

@@ -2,18 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 # rkprobes beside the kernel's own kprobes: both kinds registered at once, each firing only
 # its own handlers and listed only in its own debugfs directory; neither takes an address
-# where the other has its breakpoint.
+# where the other has its breakpoint. At a function's entry they meet no more: Linux probes
+# the ftrace site through ftrace ([FTRACE]), rkprobes the instruction after it.
 . /rkp/lib.sh
-plan 10
+plan 12
 
 T=/sys/kernel/debug/rkp_test
 ctl() { echo "$*" > $T/ctl; }
 linux_hits() { cat /sys/module/rkp_test_linux_kprobe/parameters/hits; }
+# offset_of ID: the offset of rkprobes' probe ID in its function.
+offset_of() { awk -v id="$1" '$1 == id {sub(/.*\+/, "", $3); print $3}' $T/probes; }
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko
 check "an rkprobe on kernel_clone" ctl add 0 kernel_clone
-check "a Linux kprobe on vfs_read" insmod rkp_test_linux_kprobe.ko func=vfs_read
+kc_off=$(offset_of 0)
+# Where rkprobes puts an entry probe on vfs_read: Linux's breakpoint goes there.
+ctl add 1 vfs_read
+vr_off=$(offset_of 1)
+ctl del 1
+check "a Linux kprobe on vfs_read+$vr_off" insmod rkp_test_linux_kprobe.ko func=vfs_read offset=$((vr_off))
 workload 5
 ours=$(awk '$1 == 0 {print $4}' $T/probes)
 theirs=$(linux_hits)
@@ -38,16 +46,17 @@ case $out in
 esac
 rmmod rkp_test_linux_kprobe
 # Linux's boundary walk decodes rkprobes' int3 as an instruction: EILSEQ.
-check_fails "Linux refuses rkprobes' breakpoint address" insmod rkp_test_linux_kprobe.ko func=kernel_clone
-check "unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
-# A fresh function: re-registering where Linux's own (optimized) probe was just removed goes
-# through Linux's asynchronous unoptimizer, which is not what this checks.
-if insmod rkp_test_linux_kprobe.ko func=ksys_read; then
-	read -r _ < /proc/version
-	read -r _ < /proc/version
-	h=$(linux_hits)
-	if [ "$h" -gt 0 ]; then ok "Linux's kprobes still work alone ($h hits)"; else not_ok "Linux's kprobes still work alone" "$h hits; $(cat /sys/kernel/debug/kprobes/list)"; fi
-	rmmod rkp_test_linux_kprobe
+check_fails "Linux refuses rkprobes' breakpoint address" insmod rkp_test_linux_kprobe.ko func=kernel_clone offset=$((kc_off))
+rmmod rkp_test_linux_kprobe 2>/dev/null
+# At a function's entry: Linux's probe goes through ftrace, rkprobes' after the ftrace site.
+check "Linux's entry probe on ksys_read" insmod rkp_test_linux_kprobe.ko func=ksys_read
+check "rkprobes' entry probe on ksys_read beside it" ctl add 2 ksys_read
+workload 5
+h=$(linux_hits) ours=$(awk '$1 == 2 {print $4}' $T/probes)
+if [ "$h" -gt 0 ] && [ "$ours" -gt 0 ] && grep -q 'ksys_read.*\[FTRACE\]' /sys/kernel/debug/kprobes/list; then
+	ok "both fire at the entry ($h and $ours hits)"
 else
-	not_ok "Linux's kprobes still work alone" "insmod failed"
+	not_ok "both fire at the entry" "Linux $h, ours $ours; $(cat /sys/kernel/debug/kprobes/list)"
 fi
+rmmod rkp_test_linux_kprobe
+check "unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
