@@ -6,14 +6,14 @@
 # load and unload a client module that leaks its probes, and unload a probed module ([GONE])
 # and load it again. Then a fork storm under a return probe must end with entries = returns
 # + missed exactly, and everything must unload with no slot, instance or module reference
-# left. Bounded: RKP_STRESS_SECONDS (default 20) of churn.
+# left. Bounded: DUR seconds of churn.
 . /rkp/lib.sh
 plan 9
 
 D=/sys/kernel/debug/kprobes
 T=/sys/kernel/debug/rkp_test
 TT=/sys/kernel/debug/rkp_test_target
-DUR=${RKP_STRESS_SECONDS:-20}
+DUR=20
 ctl() { echo "$*" > $T/ctl; }
 field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
 CPUS=$(nproc)
