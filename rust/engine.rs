@@ -368,7 +368,7 @@ impl Engine {
             return Err(refuse(EINVAL, format_args!("{addr:#x}: not (live) text")));
         }
         let addr = arch::canonical_addr(addr, &func);
-        self.sites.check(addr)?;
+        self.sites.check(addr, func.start)?;
         Ok((addr, func))
     }
 

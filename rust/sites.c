@@ -58,12 +58,19 @@ static bool rkp_within(unsigned long addr, void *start, unsigned int size)
 	return start && addr - (unsigned long)start < size;
 }
 
-/* The site kind of @addr in @mod's tables (RCU read side held). */
-static int rkp_module_site(const struct module *mod, unsigned long addr)
+/*
+ * The site kind of @addr, in the function starting at @func, in @mod's tables (RCU read side
+ * held).
+ */
+static int rkp_module_site(const struct module *mod, unsigned long addr, unsigned long func)
 {
 	if (rkp_within(addr, mod->noinstr_text_start, mod->noinstr_text_size))
 		return RKP_SITE_NOINSTR;
 #ifdef CONFIG_KPROBES
+	/* The module's NOKPROBE_SYMBOL()s (only kept on kernels with kprobes of their own). */
+	for (unsigned int i = 0; i < mod->num_kprobe_blacklist; i++)
+		if (mod->kprobe_blacklist[i] == func)
+			return RKP_SITE_NOINSTR;
 	if (rkp_within(addr, mod->kprobes_text_start, mod->kprobes_text_size))
 		return RKP_SITE_NOINSTR;
 #endif
@@ -81,7 +88,7 @@ static int rkp_module_site(const struct module *mod, unsigned long addr)
 	return RKP_SITE_NONE;
 }
 
-int rkp_site_kind(unsigned long addr, const struct rkp_core_sites *core)
+int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core)
 {
 	struct module *mod;
 	int kind = RKP_SITE_NONE;
@@ -105,11 +112,11 @@ int rkp_site_kind(unsigned long addr, const struct rkp_core_sites *core)
 		if ((unsigned long)&mod->list == core->modules ||
 		    mod->state == MODULE_STATE_UNFORMED || !within_module(addr, mod))
 			continue;
-		kind = rkp_module_site(mod, addr);
+		kind = rkp_module_site(mod, addr, func);
 		break;
 	}
 	if (kind == RKP_SITE_NONE && within_module(addr, THIS_MODULE))
-		kind = rkp_module_site(THIS_MODULE, addr);
+		kind = rkp_module_site(THIS_MODULE, addr, func);
 	rcu_read_unlock();
 	return kind;
 }

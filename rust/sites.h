@@ -10,7 +10,7 @@
 #define RKP_SITE_STATIC_CALL 2
 /* An instruction with an exception-table entry: its fault fixup is keyed on its address. */
 #define RKP_SITE_EXTABLE 3
-/* A module's noinstr or kprobes text. */
+/* A module's noinstr or kprobes text, or a function it marks NOKPROBE_SYMBOL(). */
 #define RKP_SITE_NOINSTR 4
 
 /* The core kernel's tables (from kallsyms) and the module list head; 0 where absent. */
@@ -21,7 +21,7 @@ struct rkp_core_sites {
 	unsigned long modules;
 };
 
-int rkp_site_kind(unsigned long addr, const struct rkp_core_sites *core);
+int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core);
 bool rkp_is_ftrace_site(unsigned long addr);
 void rkp_ftrace_query_release(void);
 

@@ -26,7 +26,7 @@ struct CoreTables {
 struct Bounds(usize, usize);
 
 extern "C" {
-    fn rkp_site_kind(addr: usize, core: *const CoreTables) -> c_int;
+    fn rkp_site_kind(addr: usize, func: usize, core: *const CoreTables) -> c_int;
     #[cfg(CONFIG_X86_64)]
     fn rkp_is_ftrace_site(addr: usize) -> bool;
     fn rkp_ftrace_query_release();
@@ -72,16 +72,17 @@ impl Sites {
         Ok(Self { core: t })
     }
 
-    /// Refuses `addr` (an instruction boundary) if the kernel may rewrite it or if it has an
-    /// exception-table entry: `EINVAL` with a log line saying which, as Linux does.
-    pub(crate) fn check(&self, addr: usize) -> Result {
+    /// Refuses `addr` (an instruction boundary in the function starting at `func`) if the
+    /// kernel may rewrite it, if it has an exception-table entry or if its module marks it
+    /// unprobeable: `EINVAL` with a log line saying which, as Linux does.
+    pub(crate) fn check(&self, addr: usize, func: usize) -> Result {
         // SAFETY: `core` holds the bounds of the kernel's own tables (or zeros); the function
         // only reads them and the module list, under RCU.
-        let why = match unsafe { rkp_site_kind(addr, &self.core) } {
+        let why = match unsafe { rkp_site_kind(addr, func, &self.core) } {
             JUMP_LABEL => "a jump-label site, which the kernel rewrites when its key flips",
             STATIC_CALL => "a static-call site, which the kernel rewrites",
             EXTABLE => "an instruction with an exception-table entry (no fixup out of line)",
-            NOINSTR => "in a module's noinstr or kprobes text",
+            NOINSTR => "in a module's noinstr or kprobes text, or its NOKPROBE_SYMBOL()",
             _ => return Ok(()),
         };
         pr_info!("cannot probe {addr:#x}: {why}\n");

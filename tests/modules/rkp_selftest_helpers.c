@@ -18,6 +18,14 @@ void rkp_selftest_key_set(bool on);
 int rkp_selftest_foreign_int3_hook(bool on);
 unsigned long rkp_selftest_foreign_int3_hits(void);
 
+int rkp_selftest_noinstr(int x);
+
+/* Module text that must not be instrumented: in the module's .noinstr.text. */
+noinstr int rkp_selftest_noinstr(int x)
+{
+	return x + 1;
+}
+
 bool rkp_selftest_preemptible(void)
 {
 	return preemptible();

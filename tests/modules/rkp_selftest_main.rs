@@ -602,7 +602,7 @@ fn errnos() -> TestResult {
     }
     // Only the address is taken.
     let data = (&raw const rkp_target_data) as usize;
-    let cases: [(&str, i32, i32); 18] = [
+    let cases: [(&str, i32, i32); 19] = [
         (
             "blacklisted: trap path (notify_die)",
             reg(Target::symbol(c"notify_die")),
@@ -686,6 +686,11 @@ fn errnos() -> TestResult {
         (
             "rkprobes itself",
             reg(Target::symbol(c"rkp_register_kprobe")),
+            EINVAL.to_errno(),
+        ),
+        (
+            "a module's noinstr text",
+            reg(Target::symbol(c"rkp_selftest_noinstr")),
             EINVAL.to_errno(),
         ),
         (

@@ -27,6 +27,14 @@ static int pre(struct kprobe *p, struct pt_regs *regs)
 
 static struct kprobe kp = { .pre_handler = pre };
 
+/* A function this module marks unprobeable: rkprobes must honour its NOKPROBE_SYMBOL() too. */
+int rkp_test_nokprobe_fn(int x);
+noinline int rkp_test_nokprobe_fn(int x)
+{
+	return x + 2;
+}
+NOKPROBE_SYMBOL(rkp_test_nokprobe_fn);
+
 static int __init rkp_test_linux_kprobe_init(void)
 {
 	int ret;

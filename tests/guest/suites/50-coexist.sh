@@ -5,7 +5,7 @@
 # where the other has its breakpoint. At a function's entry they meet no more: Linux probes
 # the ftrace site through ftrace ([FTRACE]), rkprobes the instruction after it.
 . /rkp/lib.sh
-plan 12
+plan 13
 
 T=/sys/kernel/debug/rkp_test
 ctl() { echo "$*" > $T/ctl; }
@@ -58,5 +58,6 @@ if [ "$h" -gt 0 ] && [ "$ours" -gt 0 ] && grep -q 'ksys_read.*\[FTRACE\]' /sys/k
 else
 	not_ok "both fire at the entry" "Linux $h, ours $ours; $(cat /sys/kernel/debug/kprobes/list)"
 fi
+check_fails "rkprobes honours a module's NOKPROBE_SYMBOL()" ctl add 3 rkp_test_nokprobe_fn
 rmmod rkp_test_linux_kprobe
 check "unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
