@@ -16,11 +16,14 @@ insmod rkprobes.ko
 insmod rkp_test_ctl.ko
 check "probe vfs_read" sh -c "echo 'add 0 vfs_read' > $T/ctl"
 workload 3
-echo 100 > $F/probability
+# The filter first: until it is on, every task's allocations may fail. No stack dump on the
+# forced failure (the harness would take it for a splat).
+echo Y > $F/task-filter
+echo 0 > $F/verbose
+echo N > $F/ignore-gfp-wait
 echo 1 > $F/interval
 echo 1 > $F/times
-echo N > $F/ignore-gfp-wait
-echo Y > $F/task-filter
+echo 100 > $F/probability
 dmesg -c > /dev/null
 # Only this subshell fails, and only its first allocation after make-it-fail: the disarm's.
 # The control file is opened before, so the write allocates nothing else first.
