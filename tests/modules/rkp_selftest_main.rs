@@ -1249,32 +1249,39 @@ extern "C" {
 fn raw_abi_errnos() -> TestResult {
     use abi::{RawKprobe, RawKretprobe};
     use kprobes::{rkp_register_kprobe, rkp_unregister_kprobe};
+    // SAFETY: The probes passed are locals of this function (or null, which rkprobes
+    // refuses) that outlive their registrations, all undone below; they have no handlers.
+    let register = |p: *mut RawKprobe| unsafe { rkp_register_kprobe(p) };
+    // SAFETY: As above.
+    let unregister = |p: *mut RawKprobe| unsafe { rkp_unregister_kprobe(p) };
+    // SAFETY: As above.
+    let enable = |p: *mut RawKprobe| unsafe { rkp_enable_kprobe(p) };
     let mix = addr_of(rkp_asm_mix);
     let mut p = RawKprobe::zeroed();
-    // SAFETY (all calls below): `p` and `rp` are valid and outlive their registrations, which
-    // are undone before they go out of scope; they have no handlers.
-    let neither = unsafe { rkp_register_kprobe(&mut p) };
+    let neither = register(&mut p);
     p.symbol_name = c"rkp_asm_mix".as_char_ptr();
     p.addr = mix;
-    let both = unsafe { rkp_register_kprobe(&mut p) };
+    let both = register(&mut p);
     p.symbol_name = core::ptr::null();
     p.addr = usize::MAX - 1;
     p.offset = 0x10;
-    let overflow = unsafe { rkp_register_kprobe(&mut p) };
+    let overflow = register(&mut p);
     p.addr = mix;
     p.offset = 0;
-    let first = unsafe { rkp_register_kprobe(&mut p) };
-    let twice = unsafe { rkp_register_kprobe(&mut p) };
-    unsafe { rkp_unregister_kprobe(&mut p) };
+    let first = register(&mut p);
+    let twice = register(&mut p);
+    unregister(&mut p);
     // Unregistering an unregistered probe does nothing.
-    unsafe { rkp_unregister_kprobe(&mut p) };
-    let enable_unregistered = unsafe { rkp_enable_kprobe(&mut p) };
-    let null = unsafe { rkp_register_kprobe(core::ptr::null_mut()) };
-    let mut one: *mut RawKprobe = &mut p;
-    let empty_batch = unsafe { rkp_register_kprobes(&mut one, 0) };
+    unregister(&mut p);
+    let enable_unregistered = enable(&mut p);
+    let null = register(core::ptr::null_mut());
+    let one: *mut RawKprobe = &mut p;
+    // SAFETY: An empty batch, refused before rkprobes reads it.
+    let empty_batch = unsafe { rkp_register_kprobes(&one, 0) };
     let mut rp = RawKretprobe::zeroed();
     rp.kp.symbol_name = c"rkp_asm_mix".as_char_ptr();
     rp.data_size = 4097;
+    // SAFETY: As for `register`; refused before it is registered.
     let big_data = unsafe { rkp_register_kretprobe(&mut rp) };
     let (einval, e2big) = (EINVAL.to_errno(), E2BIG.to_errno());
     let got = [

@@ -87,7 +87,7 @@ fn run(path: &str) -> Result<Counts, String> {
             }
             objdump::Parsed::Insn(insn) => {
                 let Some(s) = section else { continue };
-                if insn.text.contains("(bad)") {
+                if objdump::undecoded(&insn) {
                     counts.objdump_bad += 1;
                     next_boundary = insn.addr + insn.len as u64;
                     continue;

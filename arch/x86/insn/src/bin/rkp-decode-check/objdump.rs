@@ -20,6 +20,16 @@ pub enum Parsed {
     Other,
 }
 
+/// Whether objdump could not decode the bytes of `line`: it says `(bad)`, shows them as
+/// `.byte`, or shows a lone REX prefix (no instruction is only that). It does so where an
+/// instruction is invalid or runs into the next symbol, as the deliberately overlapping
+/// instructions of the SRSO and retbleed untraining sequences do.
+pub fn undecoded(line: &Line) -> bool {
+    line.text.contains("(bad)")
+        || line.text.starts_with(".byte")
+        || (line.len == 1 && line.text.starts_with("rex"))
+}
+
 /// Parses one line of `objdump -d -w` output.
 pub fn parse(line: &str) -> Parsed {
     if let Some(name) = line
@@ -53,4 +63,26 @@ pub fn parse(line: &str) -> Parsed {
         len,
         text: fields.next().unwrap_or("").trim().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str, len: usize) -> Line {
+        Line {
+            addr: 0,
+            len,
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn what_objdump_could_not_decode() {
+        assert!(undecoded(&line("(bad)", 1)));
+        assert!(undecoded(&line(".byte 0xb8", 1)));
+        assert!(undecoded(&line("rex.W", 1)));
+        assert!(!undecoded(&line("rex.W mov %rax,%rbx", 3)));
+        assert!(!undecoded(&line("nop", 1)));
+    }
 }
