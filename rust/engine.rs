@@ -723,6 +723,17 @@ impl Engine {
         self.reap_pools(&mut reg);
     }
 
+    /// Frees the pools of unregistered return probes whose calls have all returned.
+    pub(crate) fn reap(&self) {
+        let mut reg = self.registry.lock();
+        let before = reg.pools.len();
+        self.reap_pools(&mut reg);
+        let freed = before - reg.pools.len();
+        if freed > 0 {
+            pr_info!("freed {freed} return-probe pools: their last pending calls returned\n");
+        }
+    }
+
     /// Frees the pools no call uses any more (after unpublishing them).
     fn reap_pools(&self, reg: &mut Registry) {
         if !reg.pools.iter().any(|p| p.drained()) {

@@ -12,7 +12,8 @@
 //!
 //! Every pending call also holds a reference on its task: the `task_struct` cannot be freed
 //! and reused by another task while the instance names it, so (stack slot, task) identifies
-//! the call. A task that dies inside a hooked call (it exits, never returning) leaves its
+//! the call. When the last call pending on an unregistered probe returns, its pool is freed
+//! in process context (`rust/reap.c`). A task that dies inside a hooked call (it exits, never returning) leaves its
 //! instance behind; process context reclaims those of tasks that reached `TASK_DEAD` (they
 //! never run again) at every return-probe registration and unregistration.
 
@@ -25,6 +26,19 @@ use kernel::{
 };
 
 use crate::abi::{RawInstance, RawKprobe, RawKretprobe};
+
+extern "C" {
+    /// `rust/reap.c`: has process context call [`rkp_reap_pools`] soon. NMI-safe.
+    fn rkp_request_reap();
+}
+
+/// Frees the pools whose last pending call has returned (`rust/reap.c`'s work item).
+#[no_mangle]
+extern "C" fn rkp_reap_pools() {
+    if let Some(engine) = crate::engine::current() {
+        engine.reap();
+    }
+}
 use crate::arch;
 
 const FREE: u32 = 0;
@@ -276,7 +290,12 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
             unsafe { handler(rp, &mut ri, regs) };
         }
         inst.state.store(FREE, Release);
-        pool.pending.fetch_sub(1, Release);
+        let last = pool.pending.fetch_sub(1, Release) == 1;
+        if last && pool.rp.load(Acquire).is_null() {
+            // The last call of an unregistered probe: its pool can go (process context).
+            // SAFETY: No preconditions; NMI-safe.
+            unsafe { rkp_request_reap() };
+        }
         // SAFETY: Taken when the call was hooked. The task is current, so this is never its
         // last reference (nothing is freed here).
         unsafe {

@@ -42,6 +42,11 @@ mod logic {
 
 use kernel::prelude::*;
 
+extern "C" {
+    /// `rust/reap.c`: waits until no pool-freeing work is queued or running.
+    fn rkp_reap_sync();
+}
+
 module! {
     type: Rkprobes,
     name: "rkprobes",
@@ -91,6 +96,8 @@ impl Drop for Rkprobes {
     fn drop(&mut self) {
         // Clients hold a reference on this module while they have probes: none is left.
         engine::Engine::make_current(None);
+        // SAFETY: No preconditions; afterwards no pool-freeing work item runs or is queued.
+        unsafe { rkp_reap_sync() };
         pr_info!(
             "unloaded ({} slots were in use)\n",
             self.engine.slots_in_use()

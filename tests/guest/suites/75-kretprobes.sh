@@ -4,7 +4,7 @@
 # counted exactly, `r` in the list, unregistering and unloading while returns are pending,
 # and kretprobe_example.ko under a fork storm.
 . /rkp/lib.sh
-plan 18
+plan 19
 
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
@@ -38,6 +38,8 @@ check "the client unloads" rmmod rkp_test_ctl
 check_fails "rkprobes does not unload while the call is pending" rmmod rkprobes
 wait $sleeper
 check "the pending call returned normally" true
+sleep 0.2
+check "its pool was freed when it returned" sh -c "dmesg | grep -q 'freed 1 return-probe pools: their last pending calls returned'"
 check "then rkprobes unloads" rmmod rkprobes
 rmmod rkp_test_target
 
