@@ -78,7 +78,19 @@ fn blacklist_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = parsed.map_or(&b"?"[..], |d| d.name);
         write_blacklist_line(f, range, name, parsed.and_then(|d| d.module))?;
     }
-    Ok(())
+    // Loaded modules' areas (rkprobes refuses them at registration as well).
+    engine.sites.for_each_module_area(|area| {
+        let module = Some(area.module.to_bytes());
+        if let Some(what) = area.what {
+            let range = show.then_some((area.start, area.end));
+            return write_blacklist_line(f, range, what.to_bytes(), module);
+        }
+        let desc = Description::of(area.start);
+        let parsed = desc.as_ref().and_then(|d| d.parsed());
+        let end = area.start + parsed.map_or(1, |d| d.size);
+        let name = parsed.map_or(&b"?"[..], |d| d.name);
+        write_blacklist_line(f, show.then_some((area.start, end)), name, module)
+    })
 }
 
 fn enabled_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {

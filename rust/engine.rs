@@ -174,7 +174,7 @@ pub(crate) struct Engine {
     pub(crate) blacklist: Blacklist,
     module: &'static ThisModule,
     kernel_text: kallsyms::KernelText,
-    sites: Sites,
+    pub(crate) sites: Sites,
 }
 
 // SAFETY: The raw pointers the engine holds are to registered probes (valid and `Sync` by the

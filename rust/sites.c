@@ -121,6 +121,36 @@ int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_
 	return kind;
 }
 
+int rkp_for_each_module_area(const struct rkp_core_sites *core, rkp_area_fn fn, void *ctx)
+{
+	struct module *mod;
+	int ret = 0;
+
+	if (!core->modules)
+		return 0;
+	/* rkprobes' own text is in the blacklist whole; the others' areas come from here. */
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		unsigned long start = (unsigned long)mod->noinstr_text_start;
+
+		if ((unsigned long)&mod->list == core->modules || mod->state == MODULE_STATE_UNFORMED)
+			continue;
+		if (start && mod->noinstr_text_size)
+			ret = fn(ctx, start, start + mod->noinstr_text_size, ".noinstr.text", mod->name);
+#ifdef CONFIG_KPROBES
+		start = (unsigned long)mod->kprobes_text_start;
+		if (!ret && start && mod->kprobes_text_size)
+			ret = fn(ctx, start, start + mod->kprobes_text_size, ".kprobes.text", mod->name);
+		for (unsigned int i = 0; !ret && i < mod->num_kprobe_blacklist; i++)
+			ret = fn(ctx, mod->kprobe_blacklist[i], 0, NULL, mod->name);
+#endif
+		if (ret)
+			break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
 #ifdef CONFIG_DYNAMIC_FTRACE
 /* Never registered: only its filter is used, to ask ftrace about an address. */
 static struct ftrace_ops rkp_ftrace_query_ops;

@@ -21,6 +21,14 @@ struct rkp_core_sites {
 	unsigned long modules;
 };
 
+/*
+ * Called for each blacklisted area of a loaded module: [start, end) named @what, or (end 0,
+ * @what NULL) the function at start, which the module marks NOKPROBE_SYMBOL(). Under RCU:
+ * must not sleep. Non-zero stops the walk and is returned.
+ */
+typedef int (*rkp_area_fn)(void *ctx, unsigned long start, unsigned long end, const char *what,
+			   const char *mod);
+int rkp_for_each_module_area(const struct rkp_core_sites *core, rkp_area_fn fn, void *ctx);
 int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core);
 bool rkp_is_ftrace_site(unsigned long addr);
 void rkp_ftrace_query_release(void);

@@ -6,7 +6,10 @@
 //! module's `noinstr` and `kprobes` text, and ftrace's function-entry sites. Linux refuses the
 //! first ones with `EINVAL` (`check_kprobe_address_safe()`); `rust/sites.c` reads the tables.
 
-use kernel::prelude::*;
+use kernel::{
+    ffi::{c_char, c_void},
+    prelude::*,
+};
 
 use crate::kallsyms;
 
@@ -29,6 +32,11 @@ extern "C" {
     fn rkp_site_kind(addr: usize, func: usize, core: *const CoreTables) -> c_int;
     #[cfg(CONFIG_X86_64)]
     fn rkp_is_ftrace_site(addr: usize) -> bool;
+    fn rkp_for_each_module_area(
+        core: *const CoreTables,
+        f: unsafe extern "C" fn(*mut c_void, usize, usize, *const c_char, *const c_char) -> c_int,
+        ctx: *mut c_void,
+    ) -> c_int;
     fn rkp_ftrace_query_release();
 }
 
@@ -87,6 +95,62 @@ impl Sites {
         };
         pr_info!("cannot probe {addr:#x}: {why}\n");
         Err(EINVAL)
+    }
+}
+
+/// A blacklisted area of a loaded module: `[start, end)` named `what` (`.noinstr.text`,
+/// `.kprobes.text`), or, with `what` `None`, the function at `start`, which the module marks
+/// `NOKPROBE_SYMBOL()`.
+pub(crate) struct ModuleArea<'a> {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) what: Option<&'a CStr>,
+    pub(crate) module: &'a CStr,
+}
+
+impl Sites {
+    /// Calls `f` with each blacklisted area of every loaded module (but rkprobes, which is
+    /// blacklisted whole), until it fails. Runs under RCU: `f` must not sleep.
+    pub(crate) fn for_each_module_area(
+        &self,
+        mut f: impl FnMut(ModuleArea<'_>) -> core::fmt::Result,
+    ) -> core::fmt::Result {
+        type Callback<'b> = dyn FnMut(ModuleArea<'_>) -> core::fmt::Result + 'b;
+        /// # Safety
+        ///
+        /// `ctx` must be a `&mut &mut Callback`; `what` null or, like `module`, a
+        /// NUL-terminated string valid for the call.
+        unsafe extern "C" fn trampoline(
+            ctx: *mut c_void,
+            start: usize,
+            end: usize,
+            what: *const c_char,
+            module: *const c_char,
+        ) -> c_int {
+            // SAFETY: Per the function's safety requirement.
+            let (f, area) = unsafe {
+                (
+                    &mut *ctx.cast::<&mut Callback<'_>>(),
+                    ModuleArea {
+                        start,
+                        end,
+                        what: (!what.is_null()).then(|| CStr::from_char_ptr(what)),
+                        module: CStr::from_char_ptr(module),
+                    },
+                )
+            };
+            c_int::from(f(area).is_err())
+        }
+        let mut f: &mut Callback<'_> = &mut f;
+        // SAFETY: `core` holds the kernel's table bounds; the callback context is `f`, as
+        // `trampoline` expects, and outlives the call; the strings passed are the module's.
+        let failed =
+            unsafe { rkp_for_each_module_area(&self.core, trampoline, (&raw mut f).cast()) };
+        if failed != 0 {
+            Err(core::fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -7,10 +7,14 @@
 insmod rkprobes.ko || exit 1
 dmesg -c > /dev/null
 insmod rkp_selftest.ko
+D=/sys/kernel/debug/kprobes
+[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
+noinstr=$(grep -c '	.noinstr.text \[rkp_selftest\]$' $D/blacklist)
 rmmod rkp_selftest
 rmmod rkprobes
 log=$(dmesg)
-plan 19
+plan 20
+check_eq "blacklist shows a loaded module's noinstr text" "$noinstr" 1
 for line in \
 	"cannot probe nothing: no symbol or address: EINVAL" \
 	"cannot probe both a symbol and an address: EINVAL" \

@@ -5,7 +5,7 @@
 # where the other has its breakpoint. At a function's entry they meet no more: Linux probes
 # the ftrace site through ftrace ([FTRACE]), rkprobes the instruction after it.
 . /rkp/lib.sh
-plan 13
+plan 14
 
 T=/sys/kernel/debug/rkp_test
 ctl() { echo "$*" > $T/ctl; }
@@ -59,5 +59,6 @@ else
 	not_ok "both fire at the entry" "Linux $h, ours $ours; $(cat /sys/kernel/debug/kprobes/list)"
 fi
 check_fails "rkprobes honours a module's NOKPROBE_SYMBOL()" ctl add 3 rkp_test_nokprobe_fn
+check "and lists it in its blacklist" grep -q '	rkp_test_nokprobe_fn \[rkp_test_linux_kprobe\]$' /sys/kernel/debug/rkprobes/blacklist
 rmmod rkp_test_linux_kprobe
 check "unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
