@@ -80,10 +80,17 @@ done
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initramfs.cpio.gz"
 
 # The machine. TCG only: nested KVM does not work on these hosts.
+extra=
 case $arch in
 x86_64)
 	qemu=(qemu-system-x86_64 -M pc -cpu max -kernel "$kdir/arch/x86/boot/bzImage")
 	console=ttyS0
+	# The boot flips two timekeeping static keys (sched_clock_stable, and the inlined
+	# clocksource read when tsc-early gives way to tsc) while other vCPUs run the timer
+	# tick; under multi-threaded TCG that sometimes left a vCPU executing the transient int3
+	# after Linux's text_poke had finished (an oops before any module is loaded). With the
+	# TSC marked unstable neither key flips; timekeeping uses HPET.
+	extra="tsc=unstable"
 	;;
 arm64)
 	qemu=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -kernel "$kdir/arch/arm64/boot/Image")
@@ -91,7 +98,7 @@ arm64)
 	;;
 esac
 qemu+=(-smp "$smp" -m 1024 -nographic -no-reboot -initrd "$work/initramfs.cpio.gz"
-	-append "console=$console panic=-1 printk.devkmsg=on")
+	-append "console=$console panic=-1 printk.devkmsg=on $extra")
 
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
