@@ -305,10 +305,12 @@ impl Engine {
     ) -> Result<(usize, arch::Function, MutexGuard<'_, Registry>)> {
         loop {
             let generation = self.registry.lock().generation;
-            let (addr, func) = self.resolve(p)?;
+            let resolved = self.resolve(p);
             let reg = self.registry.lock();
+            // A module came or went meanwhile: the answer, success or failure (reading
+            // `/proc/kallsyms` while the module list changes can miss a symbol), may be stale.
             if reg.generation == generation {
-                return Ok((addr, func, reg));
+                return resolved.map(|(addr, func)| (addr, func, reg));
             }
         }
     }
