@@ -561,10 +561,11 @@ impl Engine {
             let reg = self.registry.lock();
             for &p in reg.sites.iter().flat_map(|s| s.probes.iter()) {
                 let rp = p.cast::<RawKretprobe>();
+                let is_return = reg.pools.iter().any(|pool| pool.probe() == rp);
                 // SAFETY: Registered, hence valid, while we hold the mutex; a return probe's
                 // `kp` is the first field of its `RawKretprobe`.
                 let leaked = unsafe {
-                    if reg.pools.iter().any(|pool| pool.probe() == rp) {
+                    if is_return {
                         in_text((*rp).handler.map(|f| f as usize))
                             || in_text((*rp).entry_handler.map(|f| f as usize))
                     } else {
@@ -572,7 +573,7 @@ impl Engine {
                             || in_text((*p).post_handler.map(|f| f as usize))
                     }
                 };
-                let pushed = match (leaked, reg.pools.iter().any(|pool| pool.probe() == rp)) {
+                let pushed = match (leaked, is_return) {
                     (false, _) => Ok(()),
                     (true, true) => kretprobes.push(rp, GFP_KERNEL),
                     (true, false) => kprobes.push(p, GFP_KERNEL),

@@ -38,6 +38,15 @@ unsafe fn register_batch<R>(
     0
 }
 
+/// The live engine, for a call about the probe `p`: `EINVAL` for a null probe, `ENODEV` when
+/// rkprobes is going away.
+fn engine_for<T>(p: *const T) -> Result<&'static engine::Engine> {
+    if p.is_null() {
+        return Err(EINVAL);
+    }
+    engine::current().ok_or(ENODEV)
+}
+
 fn errno(r: Result) -> c_int {
     match r {
         Ok(()) => 0,
@@ -53,14 +62,8 @@ fn errno(r: Result) -> c_int {
 /// with handlers callable from any CPU in NMI-like context until then.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_register_kprobe(p: *mut RawKprobe) -> c_int {
-    if p.is_null() {
-        return EINVAL.to_errno();
-    }
-    let Some(engine) = engine::current() else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: Per the function's safety requirement.
-    errno(unsafe { engine.register(p) })
+    // SAFETY: Per the function's safety requirement (`p` is not null).
+    errno(engine_for(p).and_then(|engine| unsafe { engine.register(p) }))
 }
 
 /// `register_kprobes()`: registers `num` probes in order; on the first failure the ones
@@ -114,14 +117,8 @@ pub(crate) unsafe extern "C" fn rkp_unregister_kprobes(ps: *const *mut RawKprobe
 /// `p` must point to a valid [`RawKprobe`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int {
-    if p.is_null() {
-        return EINVAL.to_errno();
-    }
-    let Some(engine) = engine::current() else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: Per the function's safety requirement.
-    errno(unsafe { engine.set_enabled(p, true) })
+    // SAFETY: Per the function's safety requirement (`p` is not null).
+    errno(engine_for(p).and_then(|engine| unsafe { engine.set_enabled(p, true) }))
 }
 
 /// `disable_kprobe()`: `EINVAL` if `p` is not registered.
@@ -131,14 +128,8 @@ pub(crate) unsafe extern "C" fn rkp_enable_kprobe(p: *mut RawKprobe) -> c_int {
 /// `p` must point to a valid [`RawKprobe`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
-    if p.is_null() {
-        return EINVAL.to_errno();
-    }
-    let Some(engine) = engine::current() else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: Per the function's safety requirement.
-    errno(unsafe { engine.set_enabled(p, false) })
+    // SAFETY: Per the function's safety requirement (`p` is not null).
+    errno(engine_for(p).and_then(|engine| unsafe { engine.set_enabled(p, false) }))
 }
 
 /// `register_kretprobe()`: `EINVAL` unless the target is a function's entry (or the
@@ -151,14 +142,8 @@ pub(crate) unsafe extern "C" fn rkp_disable_kprobe(p: *mut RawKprobe) -> c_int {
 /// unregistered, with handlers callable from any CPU in NMI-like context until then.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn rkp_register_kretprobe(rp: *mut RawKretprobe) -> c_int {
-    if rp.is_null() {
-        return EINVAL.to_errno();
-    }
-    let Some(engine) = engine::current() else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: Per the function's safety requirement.
-    errno(unsafe { engine.register_kretprobe(rp) })
+    // SAFETY: Per the function's safety requirement (`rp` is not null).
+    errno(engine_for(rp).and_then(|engine| unsafe { engine.register_kretprobe(rp) }))
 }
 
 /// `register_kretprobes()`: in order, all or none; `EINVAL` if `num <= 0`.
