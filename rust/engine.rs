@@ -24,10 +24,13 @@ use kernel::{
 use crate::abi::{RawKprobe, RawKretprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
 use crate::blacklist::Blacklist;
+use crate::fexit;
 use crate::kallsyms;
 use crate::kretprobes::{self, Pool};
 use crate::percpu::CpuStates;
 use crate::sites::Sites;
+
+mod via_ftrace;
 
 /// The engine the trap handler, the exported API and debugfs use; set while the module is live.
 static CURRENT: Atomic<*const Engine> = Atomic::new(core::ptr::null());
@@ -162,6 +165,42 @@ pub(crate) struct Registry {
     /// Bumped whenever module text comes or goes: a target resolved without the mutex is
     /// still valid if this did not change meanwhile.
     generation: u64,
+}
+
+/// A registered probe, as [`Registry::probes`] lists it.
+struct ProbeRef {
+    addr: usize,
+    kp: *mut RawKprobe,
+    is_return: bool,
+    via_ftrace: bool,
+}
+
+impl Registry {
+    /// Every registered probe: those at breakpoints (kprobes and return probes' entries),
+    /// then return probes hooked through ftrace.
+    fn probes(&self) -> impl Iterator<Item = ProbeRef> + '_ {
+        let at_breakpoints = self.sites.iter().flat_map(move |s| {
+            s.probes.iter().map(move |&kp| ProbeRef {
+                addr: s.addr(),
+                kp,
+                // CAST: a return probe's `kp` is the first field of its `RawKretprobe`.
+                is_return: self.pools.iter().any(|pool| pool.probe() == kp.cast()),
+                via_ftrace: false,
+            })
+        });
+        let via_ftrace = self.ftrace_pools().map(|pool| {
+            // SAFETY: Registered, hence valid, while the registry is locked.
+            let kp = unsafe { &raw mut (*pool.probe()).kp };
+            ProbeRef {
+                // SAFETY: As above.
+                addr: unsafe { (*kp).resolved.load(Relaxed) },
+                kp,
+                is_return: true,
+                via_ftrace: true,
+            }
+        });
+        Iterator::chain(at_breakpoints, via_ftrace)
+    }
 }
 
 /// The engine.
@@ -539,6 +578,14 @@ impl Engine {
             }
             any = true;
         }
+        for pool in reg.ftrace_pools() {
+            // SAFETY: Registered, hence valid, while we hold the mutex.
+            let kp = unsafe { &(*pool.probe()).kp };
+            if (start..end).contains(&kp.resolved.load(Relaxed)) {
+                kp.flags.store(kp.flags.load(Relaxed) | FLAG_GONE, Relaxed);
+                reg.update_ftrace_arming(pool);
+            }
+        }
         if any {
             // Unpublish the gone sites; after the grace period no CPU uses their slots.
             self.publish_retrying(&reg);
@@ -559,13 +606,12 @@ impl Engine {
         let mut kretprobes = KVec::<*mut RawKretprobe>::new();
         {
             let reg = self.registry.lock();
-            for &p in reg.sites.iter().flat_map(|s| s.probes.iter()) {
-                let rp = p.cast::<RawKretprobe>();
-                let is_return = reg.pools.iter().any(|pool| pool.probe() == rp);
+            for probe in reg.probes() {
+                let (p, rp) = (probe.kp, probe.kp.cast::<RawKretprobe>());
                 // SAFETY: Registered, hence valid, while we hold the mutex; a return probe's
                 // `kp` is the first field of its `RawKretprobe`.
                 let leaked = unsafe {
-                    if is_return {
+                    if probe.is_return {
                         in_text((*rp).handler.map(|f| f as usize))
                             || in_text((*rp).entry_handler.map(|f| f as usize))
                     } else {
@@ -573,7 +619,7 @@ impl Engine {
                             || in_text((*p).post_handler.map(|f| f as usize))
                     }
                 };
-                let pushed = match (leaked, is_return) {
+                let pushed = match (leaked, probe.is_return) {
                     (false, _) => Ok(()),
                     (true, true) => kretprobes.push(rp, GFP_KERNEL),
                     (true, false) => kprobes.push(p, GFP_KERNEL),
@@ -642,13 +688,18 @@ impl Engine {
         }
         // Only a function's entry (or the instruction after its ENDBR) has the return
         // address at the top of the stack.
-        let (addr, func) = self.resolve(&r.kp)?;
+        let (addr, func, reg) = self.resolve_locked(&r.kp)?;
         if addr != arch::canonical_addr(func.start, &func) {
             pr_info!("cannot probe returns at {addr:#x}: not a function's entry: EINVAL\n");
             return Err(EINVAL);
         }
+        if let Some(site) = fexit::site(&func) {
+            // SAFETY: Per the function's safety requirement.
+            return unsafe { self.register_via_ftrace(rp, site, reg) };
+        }
+        drop(reg);
         let maxactive = r.maxactive.load(Relaxed) as usize;
-        let pool = Pool::new(rp, maxactive, r.data_size, self.module)?;
+        let pool = Pool::new(rp, maxactive, r.data_size, self.module, false)?;
         r.pool.store(
             core::ptr::from_ref::<Pool>(&pool).cast_mut().cast(),
             Release,
@@ -697,10 +748,16 @@ impl Engine {
         // Then no more return handlers: detach the pools, and wait for the handlers that saw
         // them attached.
         let mut reg = self.registry.lock();
-        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
+        let mine = |p: &&KBox<Pool>| rps.contains(&p.probe());
+        for pool in reg.pools.iter().filter(mine) {
+            pool.unhook_ftrace();
             pool.detach();
         }
         rcu::synchronize_rcu();
+        // Calls pending through ftrace never come back to rkprobes now: free them.
+        for pool in reg.pools.iter().filter(|p| p.via_ftrace() && p.probe().is_null()) {
+            pool.release_all();
+        }
         Self::reclaim_dead(&reg);
         let pending: usize = reg.pools.iter().map(|p| p.pending()).sum();
         if pending > 0 {
@@ -786,22 +843,17 @@ impl Engine {
     pub(crate) unsafe fn set_enabled(&self, p: *mut RawKprobe, enable: bool) -> Result {
         let mut reg = self.registry.lock();
         let all_disarmed = reg.all_disarmed;
-        let site = reg
-            .sites
-            .iter_mut()
-            .find(|s| s.probes.contains(&p))
-            .ok_or_else(|| {
-                pr_info!("cannot enable or disable a probe that is not registered: EINVAL\n");
-                EINVAL
-            })?;
+        let registered = reg.sites.iter().any(|s| s.probes.contains(&p))
+            || reg.ftrace_pool_of(p).is_some();
+        if !registered {
+            pr_info!("cannot enable or disable a probe that is not registered: EINVAL\n");
+            return Err(EINVAL);
+        }
         // SAFETY: Registered, hence valid.
-        let flags = unsafe { &(*p).flags };
+        let (flags, addr) = unsafe { (&(*p).flags, (*p).resolved.load(Relaxed)) };
         let old = flags.load(Relaxed);
         if enable && old & FLAG_GONE != 0 {
-            pr_info!(
-                "cannot enable the probe at {:#x}: its code is gone: EINVAL\n",
-                site.addr()
-            );
+            pr_info!("cannot enable the probe at {addr:#x}: its code is gone: EINVAL\n");
             return Err(EINVAL);
         }
         let new = if enable {
@@ -810,6 +862,13 @@ impl Engine {
             old | FLAG_DISABLED
         };
         flags.store(new, Relaxed);
+        if let Some(pool) = reg.ftrace_pool_of(p) {
+            reg.update_ftrace_arming(pool);
+            return Ok(());
+        }
+        let Some(site) = reg.sites.iter_mut().find(|s| s.probes.contains(&p)) else {
+            return Err(EINVAL);
+        };
         Self::update_arming(site, all_disarmed).inspect_err(|_| flags.store(old, Relaxed))
     }
 
@@ -826,6 +885,9 @@ impl Engine {
             return Ok(());
         }
         reg.all_disarmed = !enable;
+        for pool in reg.ftrace_pools() {
+            reg.update_ftrace_arming(pool);
+        }
         let (mut errors, mut result) = (0, Ok(()));
         let total = reg.sites.len();
         for site in reg.sites.iter_mut() {
@@ -846,25 +908,23 @@ impl Engine {
         result
     }
 
-    /// Calls `f` with each registered probe's address, flags and whether it is a return probe,
-    /// in address order.
+    /// Calls `f` with each registered probe's address, flags, and whether it is a return
+    /// probe and hooked through ftrace, in address order.
     pub(crate) fn for_each_probe(
         &self,
-        mut f: impl FnMut(usize, u32, bool) -> core::fmt::Result,
+        mut f: impl FnMut(usize, u32, bool, bool) -> core::fmt::Result,
     ) -> core::fmt::Result {
         let reg = self.registry.lock();
-        let mut sites: KVec<&Site> = KVec::new();
-        for s in reg.sites.iter() {
-            sites.push(s, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
+        let mut probes = KVec::new();
+        for probe in reg.probes().enumerate() {
+            probes.push(probe, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
         }
-        sites.sort_unstable_by_key(|s| s.addr());
-        for s in sites.iter() {
-            for &p in s.probes.iter() {
-                // CAST: a return probe's `kp` is the first field of its `RawKretprobe`.
-                let is_return = reg.pools.iter().any(|pool| pool.probe() == p.cast());
-                // SAFETY: Registered, hence valid, while we hold the mutex.
-                f(s.addr(), unsafe { (*p).flags.load(Relaxed) }, is_return)?;
-            }
+        // Probes at one address stay newest first.
+        probes.sort_unstable_by_key(|(i, p)| (p.addr, *i));
+        for (_, p) in probes.iter() {
+            // SAFETY: Registered, hence valid, while we hold the mutex.
+            let flags = unsafe { (*p.kp).flags.load(Relaxed) };
+            f(p.addr, flags, p.is_return, p.via_ftrace)?;
         }
         Ok(())
     }

@@ -19,7 +19,7 @@
 
 use kernel::{
     bindings,
-    ffi::c_int,
+    ffi::{c_int, c_void},
     prelude::*,
     sync::atomic::{Acquire, Atomic, Relaxed, Release},
     task::Task,
@@ -71,17 +71,26 @@ pub(crate) struct Pool {
     data_size: usize,
     /// Calls hooked and not yet returned.
     pending: Atomic<usize>,
-    /// `rkprobes.ko`, referenced by every pending call.
+    /// `rkprobes.ko`, referenced by every call pending on the trampoline.
     module: *mut bindings::module,
+    /// Calls are hooked through ftrace ([`crate::fexit`]), not the trampoline.
+    via_ftrace: bool,
+    /// Through ftrace: the hook (null before it is registered and after it is removed).
+    hook: Atomic<*mut c_void>,
+    /// Through ftrace: whether new calls are hooked (on the trampoline that is the entry
+    /// probe's breakpoint being in place).
+    armed: Atomic<bool>,
 }
 
 impl Pool {
-    /// A pool of `count` instances with `data_size` bytes each.
+    /// A pool of `count` instances with `data_size` bytes each, hooked through ftrace or the
+    /// trampoline.
     pub(crate) fn new(
         rp: *mut RawKretprobe,
         count: usize,
         data_size: usize,
         module: &ThisModule,
+        via_ftrace: bool,
     ) -> Result<KBox<Self>> {
         let stride = data_size.div_ceil(16);
         let mut instances = KVec::with_capacity(count, GFP_KERNEL)?;
@@ -105,6 +114,9 @@ impl Pool {
             data_size,
             pending: Atomic::new(0),
             module: module.as_ptr(),
+            via_ftrace,
+            hook: Atomic::new(core::ptr::null_mut()),
+            armed: Atomic::new(false),
         };
         Ok(KBox::new(pool, GFP_KERNEL)?)
     }
@@ -142,26 +154,34 @@ impl Pool {
     /// Frees the instances of tasks that died inside a hooked call (process context).
     /// Returns how many it freed.
     pub(crate) fn reclaim_dead(&self) -> usize {
+        self.release_where(|task| {
+            // SAFETY: The instance holds a reference on its task, so it is valid. A task in
+            // `TASK_DEAD` never runs again: its call can never return, so nothing else uses
+            // the instance.
+            unsafe { core::ptr::read_volatile(&raw const (*task).__state) == bindings::TASK_DEAD }
+        })
+    }
+
+    /// Frees every pending call's instance once no call can return through the pool any
+    /// more (an unregistered ftrace hook, after a grace period). Process context.
+    pub(crate) fn release_all(&self) -> usize {
+        self.release_where(|_| true)
+    }
+
+    /// Frees the hooked instances whose task `dead` says will never return.
+    fn release_where(&self, dead: impl Fn(*mut bindings::task_struct) -> bool) -> usize {
         let mut freed = 0;
         for inst in self.instances.iter() {
             if inst.state.load(Acquire) != HOOKED {
                 continue;
             }
             let task = inst.task.load(Relaxed) as *mut bindings::task_struct;
-            // SAFETY: The instance holds a reference on its task, so it is valid. A task in
-            // `TASK_DEAD` never runs again: its call can never return, so nothing else uses
-            // the instance.
-            let dead = unsafe {
-                core::ptr::read_volatile(&raw const (*task).__state) == bindings::TASK_DEAD
-            };
-            if !dead {
+            if !dead(task) {
                 continue;
             }
             // SAFETY: Taken when the call was hooked; process context may drop the last one.
-            unsafe {
-                bindings::put_task_struct(task);
-                bindings::module_put(self.module);
-            }
+            unsafe { bindings::put_task_struct(task) };
+            self.put_module();
             inst.state.store(FREE, Release);
             self.pending.fetch_sub(1, Release);
             freed += 1;
@@ -169,25 +189,32 @@ impl Pool {
         freed
     }
 
-    /// The entry of a probed call (hit path).
-    fn enter(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) {
+    /// Drops the module reference a call pending on the trampoline holds.
+    fn put_module(&self) {
+        if !self.via_ftrace {
+            // SAFETY: Taken when the call was hooked.
+            unsafe { bindings::module_put(self.module) };
+        }
+    }
+
+    /// Claims an instance for a call and runs the entry handler. `None`: no instance was
+    /// free (counted in `nmissed`), or the entry handler left the call alone.
+    fn claim(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) -> Option<usize> {
         let Some(i) = self
             .instances
             .iter()
             .position(|s| s.state.cmpxchg(FREE, CLAIMED, Relaxed).is_ok())
         else {
-            // SAFETY: `rp` is registered (its entry probe fired).
+            // SAFETY: `rp` is registered (its entry fired).
             unsafe { (*rp).nmissed.add(1, Relaxed) };
-            return;
+            return None;
         };
-        let inst = &self.instances[i];
         let data = self.data_ptr(i);
         // SAFETY: Instance `i` is ours; its data has `data_size` bytes.
         unsafe { core::ptr::write_bytes(data, 0, self.data_size) };
-        let task = Task::current_raw();
         let mut ri = RawInstance {
             ret_addr: 0,
-            task,
+            task: Task::current_raw(),
             frame: arch::stack_pointer(regs),
             data,
         };
@@ -195,27 +222,140 @@ impl Pool {
         if let Some(entry) = unsafe { (*rp).entry_handler } {
             // SAFETY: As above; `ri` and `regs` are valid for the call.
             if unsafe { entry(rp, &mut ri, regs) } != 0 {
-                inst.state.store(FREE, Release);
-                return;
+                self.instances[i].state.store(FREE, Release);
+                return None;
             }
         }
-        // SAFETY: `module` is this live module (it runs this code); the reference keeps the
-        // trampoline alive until the call returns. `task` is current, alive; the reference
-        // keeps its `task_struct` from being reused while the instance names it.
-        unsafe {
-            bindings::__module_get(self.module);
-            bindings::get_task_struct(task);
-        }
+        Some(i)
+    }
+
+    /// Records claimed instance `i` as the pending call of the current task whose return
+    /// address `ret` is at `frame`; returns its sequence number.
+    fn hook(&self, i: usize, ret: usize, frame: usize) -> u64 {
+        let task = Task::current_raw();
+        // SAFETY: `task` is current, alive; the reference keeps its `task_struct` from being
+        // reused while the instance names it.
+        unsafe { bindings::get_task_struct(task) };
         self.pending.add(1, Relaxed);
-        let (ret, frame) = arch::hook_return(regs, arch::trampoline());
+        let inst = &self.instances[i];
+        let seq = SEQUENCE.fetch_add(1, Relaxed) + 1;
         inst.ret_addr.store(ret, Relaxed);
         inst.frame.store(frame, Relaxed);
         inst.task.store(task as usize, Relaxed);
-        inst.seq.store(SEQUENCE.fetch_add(1, Relaxed) + 1, Relaxed);
+        inst.seq.store(seq, Relaxed);
         inst.state.store(HOOKED, Release);
+        seq
+    }
+
+    /// The return of the call on instance `i` to `ret` (the current task's; `regs` already
+    /// returns there): runs the return handler if the probe is still registered, frees the
+    /// instance.
+    fn complete(&self, i: usize, ret: usize, regs: &mut bindings::pt_regs, run_handler: bool) {
+        let inst = &self.instances[i];
+        let rp = self.rp.load(Acquire);
+        let task = inst.task.load(Relaxed) as *mut bindings::task_struct;
+        let mut ri = RawInstance {
+            ret_addr: ret,
+            task,
+            frame: inst.frame.load(Relaxed),
+            data: self.data_ptr(i),
+        };
+        let handler = (run_handler && !rp.is_null())
+            // SAFETY: A non-null `rp` is registered: its handler is callable until it is
+            // detached, which is followed by a grace period before unregistration returns.
+            .then(|| unsafe { (*rp).handler })
+            .flatten();
+        if let Some(handler) = handler {
+            // SAFETY: As above; `ri` and `regs` are valid for the call.
+            unsafe { handler(rp, &mut ri, regs) };
+        }
+        inst.state.store(FREE, Release);
+        let last = self.pending.fetch_sub(1, Release) == 1;
+        if last && self.rp.load(Acquire).is_null() {
+            // The last call of an unregistered probe: its pool can go (process context).
+            // SAFETY: No preconditions; NMI-safe.
+            unsafe { rkp_request_reap() };
+        }
+        // SAFETY: Taken when the call was hooked. The task is current, so this is never its
+        // last reference (nothing is freed here).
+        unsafe { bindings::put_task_struct(task) };
+        self.put_module();
+    }
+
+    /// The entry of a probed call on the trampoline route (hit path).
+    fn enter(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) {
+        let Some(i) = self.claim(rp, regs) else {
+            return;
+        };
+        // SAFETY: `module` is this live module (it runs this code); the reference keeps the
+        // trampoline alive until the call returns.
+        unsafe { bindings::__module_get(self.module) };
+        let (ret, frame) = arch::hook_return(regs, arch::trampoline());
+        self.hook(i, ret, frame);
+    }
+
+    /// Sets whether new calls are hooked (ftrace route; process context).
+    pub(crate) fn set_armed(&self, armed: bool) {
+        self.armed.store(armed, Relaxed);
+    }
+
+    /// The entry of a call through ftrace: `Some((instance, sequence))` to hook its return.
+    pub(crate) fn enter_via_ftrace(&self, regs: &mut bindings::pt_regs) -> Option<(usize, u64)> {
+        let rp = self.rp.load(Acquire);
+        if !self.armed.load(Relaxed) || rp.is_null() {
+            return None;
+        }
+        // SAFETY: Armed, so `rp` is registered.
+        unsafe { (*rp).kp.nhit.add(1, Relaxed) };
+        let i = self.claim(rp, regs)?;
+        let frame = arch::stack_pointer(regs);
+        Some((i, self.hook(i, 0, frame)))
+    }
+
+    /// The return of a call [`Self::enter_via_ftrace`] hooked, to `ret` (`regs` holds it).
+    /// Ignored unless instance `i` is still that call's (`seq`); with `run_handler` false the
+    /// call is only freed.
+    pub(crate) fn return_via_ftrace(
+        &self,
+        i: usize,
+        seq: u64,
+        ret: usize,
+        regs: &mut bindings::pt_regs,
+        run_handler: bool,
+    ) {
+        let Some(inst) = self.instances.get(i) else {
+            return;
+        };
+        if inst.state.load(Acquire) != HOOKED
+            || inst.seq.load(Relaxed) != seq
+            || inst.task.load(Relaxed) != Task::current_raw() as usize
+        {
+            return;
+        }
+        self.complete(i, ret, regs, run_handler);
+    }
+
+    /// Registers the ftrace hook of the function whose ftrace site is `site`.
+    pub(crate) fn hook_ftrace(&self, site: usize) -> Result {
+        let hook = crate::fexit::register(site, core::ptr::from_ref(self))?;
+        self.hook.store(hook, Release);
+        Ok(())
+    }
+
+    /// Removes the ftrace hook, if any: no entry or return calls back once this returns.
+    pub(crate) fn unhook_ftrace(&self) {
+        let hook = self.hook.xchg(core::ptr::null_mut(), Acquire);
+        if !hook.is_null() {
+            // SAFETY: Registered by `hook_ftrace`, removed once (the exchange).
+            unsafe { crate::fexit::unregister(hook) };
+        }
+    }
+
+    /// Whether calls are hooked through ftrace.
+    pub(crate) fn via_ftrace(&self) -> bool {
+        self.via_ftrace
     }
 }
-
 // SAFETY: The raw pointers are to the registered probe (valid while `rp` is non-null, by the
 // ABI contract) and to this module; the rest is atomics and data owned per instance.
 unsafe impl Send for Pool {}
@@ -253,6 +393,9 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
             // SAFETY: Pools in a published snapshot live until a grace period after they
             // leave it; interrupts are off.
             let pool = unsafe { &*pool };
+            if pool.via_ftrace {
+                continue;
+            }
             for (i, inst) in pool.instances.iter().enumerate() {
                 if inst.state.load(Acquire) == HOOKED
                     && inst.frame.load(Relaxed) == frame
@@ -275,33 +418,7 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
     let real = oldest_pool.instances[oldest].ret_addr.load(Relaxed);
     arch::set_ip(regs, real);
     while let Some((pool, i)) = find(true) {
-        let inst = &pool.instances[i];
-        let rp = pool.rp.load(Acquire);
-        let mut ri = RawInstance {
-            ret_addr: real,
-            task: task as *mut _,
-            frame,
-            data: pool.data_ptr(i),
-        };
-        // SAFETY: A non-null `rp` is registered: its handler is callable until it is detached,
-        // which is followed by a grace period before unregistration returns.
-        if let Some(handler) = (!rp.is_null()).then(|| unsafe { (*rp).handler }).flatten() {
-            // SAFETY: As above; `ri` and `regs` are valid for the call.
-            unsafe { handler(rp, &mut ri, regs) };
-        }
-        inst.state.store(FREE, Release);
-        let last = pool.pending.fetch_sub(1, Release) == 1;
-        if last && pool.rp.load(Acquire).is_null() {
-            // The last call of an unregistered probe: its pool can go (process context).
-            // SAFETY: No preconditions; NMI-safe.
-            unsafe { rkp_request_reap() };
-        }
-        // SAFETY: Taken when the call was hooked. The task is current, so this is never its
-        // last reference (nothing is freed here).
-        unsafe {
-            bindings::put_task_struct(task as *mut _);
-            bindings::module_put(pool.module);
-        }
+        pool.complete(i, real, regs, true);
     }
     true
 }

@@ -19,6 +19,7 @@ mod blacklist;
 mod debugfs;
 mod engine;
 mod exports;
+mod fexit;
 mod hit;
 mod kallsyms;
 mod kretprobes;

@@ -80,3 +80,27 @@ unsigned long rkp_selftest_foreign_int3_hits(void)
 {
 	return rkp_foreign_hits;
 }
+
+/*
+ * Nested functions for the stack-trace test (Linux's test_stacktrace_on_nested_kretprobe):
+ * each records where it returns to, at its first (unprobed) call: a hooked call finds the
+ * hook's address there. C functions have ftrace sites on ftrace kernels.
+ */
+unsigned long rkp_selftest_ret_addrs[2];
+int rkp_selftest_inner(int x);
+int rkp_selftest_outer(int x);
+
+noinline int rkp_selftest_inner(int x)
+{
+	if (!rkp_selftest_ret_addrs[0])
+		rkp_selftest_ret_addrs[0] = (unsigned long)__builtin_return_address(0);
+	return x + 1;
+}
+
+noinline int rkp_selftest_outer(int x)
+{
+	if (!rkp_selftest_ret_addrs[1])
+		rkp_selftest_ret_addrs[1] = (unsigned long)__builtin_return_address(0);
+	/* Not a tail call: the inner return address must be in this function. */
+	return rkp_selftest_inner(x) * 2;
+}

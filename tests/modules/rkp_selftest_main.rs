@@ -1137,6 +1137,103 @@ fn kretprobe_stacktrace() -> TestResult {
     Ok(())
 }
 
+extern "C" {
+    static rkp_selftest_ret_addrs: [usize; 2];
+    fn rkp_selftest_outer(x: i32) -> i32;
+}
+
+/// The inner return handler of [`kretprobe_stacktrace_nested`]: whether its stack trace has
+/// the inner call's return address immediately followed by the outer call's.
+struct TraceNested {
+    whole: Atomic<bool>,
+    ran: Atomic<bool>,
+}
+
+#[vtable]
+impl RetHandler for TraceNested {
+    type Data = ();
+
+    fn handler(&self, _ctx: &HitContext<'_>, _ri: &mut Instance<'_, ()>, _regs: &mut PtRegs) {
+        let mut trace = [0usize; 32];
+        // SAFETY: `trace` has room for 32 entries.
+        let n = unsafe { stack_trace_save(trace.as_mut_ptr(), trace.len() as u32, 0) } as usize;
+        // SAFETY: Written once, by the unprobed call before the probes were registered.
+        let [inner, outer] = unsafe { core::ptr::read_volatile(&raw const rkp_selftest_ret_addrs) };
+        let trace = &trace[..n.min(32)];
+        let whole = trace.windows(2).any(|w| w == [inner, outer]);
+        self.whole.store(whole, Relaxed);
+        self.ran.store(true, Relaxed);
+    }
+}
+
+/// Calls the outer function, always from the same place.
+#[inline(never)]
+fn call_outer() -> i32 {
+    // SAFETY: A plain C function.
+    unsafe { rkp_selftest_outer(black_box(20)) }
+}
+
+/// Counts the outer function's returns.
+struct CountReturns(Atomic<usize>);
+
+#[vtable]
+impl RetHandler for CountReturns {
+    type Data = ();
+
+    fn handler(&self, _ctx: &HitContext<'_>, _ri: &mut Instance<'_, ()>, _regs: &mut PtRegs) {
+        self.0.add(1, Relaxed);
+    }
+}
+
+/// `test_stacktrace_on_nested_kretprobe`: return probes on two nested functions; a stack
+/// trace taken in the inner return handler, while the outer call is still hooked, has the
+/// inner return address immediately followed by the outer one (with ftrace: the unwinder
+/// recovers the function-graph tracer's return hook).
+fn kretprobe_stacktrace_nested() -> TestResult {
+    if !cfg!(CONFIG_FPROBE) {
+        pr_info!("# skipped: needs CONFIG_FPROBE (rkprobes' own trampoline cuts the trace)\n");
+        return Ok(());
+    }
+    // Unprobed: the functions record their real return addresses.
+    call_outer();
+    let outer = KBox::pin_init(
+        KretprobeRegistration::new(
+            Target::symbol(c"rkp_selftest_outer"),
+            0,
+            CountReturns(Atomic::new(0)),
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("outer: {e:?}")))?;
+    let inner = KBox::pin_init(
+        KretprobeRegistration::new(
+            Target::symbol(c"rkp_selftest_inner"),
+            0,
+            TraceNested {
+                whole: Atomic::new(false),
+                ran: Atomic::new(false),
+            },
+        ),
+        GFP_KERNEL,
+    )
+    .map_err(|e| fail(fmt!("inner: {e:?}")))?;
+    let v = call_outer();
+    ensure!(v == 42, "the probed functions returned {v}, not 42");
+    ensure!(inner.handler().ran.load(Relaxed), "the inner return handler did not run");
+    ensure!(
+        outer.handler().0.load(Relaxed) == 1,
+        "the outer return handler ran {} times, not once",
+        outer.handler().0.load(Relaxed)
+    );
+    // SAFETY: As in the handler.
+    let [i, o] = unsafe { core::ptr::read_volatile(&raw const rkp_selftest_ret_addrs) };
+    ensure!(
+        inner.handler().whole.load(Relaxed),
+        "the inner handler's stack trace lacks {i:#x} followed by {o:#x}"
+    );
+    Ok(())
+}
+
 /// A named test.
 type Test = (&'static str, fn() -> TestResult);
 
@@ -1429,6 +1526,10 @@ const TESTS: &[Test] = &[
     (
         "kretprobe: stack trace in the return handler has the real return address",
         kretprobe_stacktrace,
+    ),
+    (
+        "kretprobe: stack trace in a nested return handler is whole",
+        kretprobe_stacktrace_nested,
     ),
     ("slots run out with ENOMEM and come back", slots_run_out),
     (

@@ -37,6 +37,11 @@ impl Function {
     pub(crate) fn new(start: usize, size: usize) -> Self {
         Self { start, size }
     }
+
+    /// See the x86 backend (the arm64 backend does not use ftrace).
+    pub(crate) fn ftrace_site(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// See the x86 backend.

@@ -183,6 +183,11 @@ impl Function {
             ftrace_site,
         }
     }
+
+    /// ftrace's site at its entry, if it has one.
+    pub(crate) fn ftrace_site(&self) -> Option<usize> {
+        self.ftrace_site
+    }
 }
 
 /// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,

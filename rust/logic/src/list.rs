@@ -21,6 +21,8 @@ pub struct ListLine<'a> {
     pub gone: bool,
     /// The probe is disabled.
     pub disabled: bool,
+    /// The probe hooks its function through ftrace.
+    pub ftrace: bool,
 }
 
 fn bytes(f: &mut impl Write, b: &[u8]) -> fmt::Result {
@@ -49,6 +51,9 @@ impl ListLine<'_> {
             f.write_str("[GONE]")?;
         } else if self.disabled {
             f.write_str("[DISABLED]")?;
+        }
+        if self.ftrace {
+            f.write_str("[FTRACE]")?;
         }
         f.write_char('\n')
     }
@@ -93,6 +98,7 @@ mod tests {
             module: None,
             gone: false,
             disabled: false,
+            ftrace: false,
         };
         assert_eq!(line(core), "ffffffff81234560  k  vfs_read+0x4    \n");
         let module = ListLine {
@@ -102,6 +108,7 @@ mod tests {
             module: Some(b"foo_mod"),
             gone: false,
             disabled: true,
+            ftrace: false,
         };
         assert_eq!(
             line(module),
@@ -116,6 +123,18 @@ mod tests {
         assert_eq!(
             line(hidden_gone),
             "0000000000000000  r  foo_fn+0x0  foo_mod [GONE]\n"
+        );
+        // Linux's order: [GONE] or [DISABLED], then [FTRACE].
+        let ftrace = ListLine {
+            symbol: Some((b"kernel_clone", 4)),
+            module: None,
+            disabled: true,
+            ftrace: true,
+            ..core
+        };
+        assert_eq!(
+            line(ftrace),
+            "ffffffff81234560  k  kernel_clone+0x4    [DISABLED][FTRACE]\n"
         );
     }
 
