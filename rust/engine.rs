@@ -754,11 +754,17 @@ impl Engine {
             pool.detach();
         }
         rcu::synchronize_rcu();
-        // Calls pending through ftrace never come back to rkprobes now: free them.
-        for pool in reg.pools.iter().filter(|p| p.via_ftrace() && p.probe().is_null()) {
-            pool.release_all();
-        }
         Self::reclaim_dead(&reg);
+        // Calls pending through ftrace never come back to rkprobes now: free them.
+        let released: usize = reg
+            .pools
+            .iter()
+            .filter(|p| p.via_ftrace() && p.probe().is_null())
+            .map(|p| p.release_all())
+            .sum();
+        if released > 0 {
+            pr_info!("{released} calls still pending will return without their handler\n");
+        }
         let pending: usize = reg.pools.iter().map(|p| p.pending()).sum();
         if pending > 0 {
             pr_info!("{pending} calls still pending: rkprobes stays loaded until they return\n");

@@ -13,6 +13,7 @@
 //! churn SYMBOL N   register and unregister a probe on SYMBOL N times
 //! kret ID SYMBOL MAXACTIVE   register return probe ID (0-7) on SYMBOL
 //! kdel ID          unregister it (calls still pending return without the handler)
+//! kenable ID | kdisable ID
 //! ```
 //!
 //! `/sys/kernel/debug/rkp_test/probes` reads back `ID ADDRESS SYMBOL+OFFSET HITS MISSED
@@ -253,6 +254,16 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
             inner.returns[id] = Some(KBox::pin_init(rp, GFP_KERNEL)?);
         }
         "kdel" => inner.returns[parse_id(words.next())?] = None,
+        "kenable" => inner.returns[parse_id(words.next())?]
+            .as_mut()
+            .ok_or(ENOENT)?
+            .as_mut()
+            .enable()?,
+        "kdisable" => inner.returns[parse_id(words.next())?]
+            .as_mut()
+            .ok_or(ENOENT)?
+            .as_mut()
+            .disable()?,
         _ => return Err(EINVAL),
     }
     Ok(())
