@@ -27,14 +27,15 @@ extern "C" {
     fn rkp_fexit_unregister(hook: *mut c_void);
 }
 
-/// Where the returns of `func` can be hooked through ftrace: its ftrace site, on kernels
-/// that have fprobe.
+/// Whether return probes are hooked through ftrace where they can be: the kernel has fprobe
+/// and the `ftrace_returns` parameter is on.
+pub(crate) fn enabled() -> bool {
+    cfg!(all(CONFIG_X86_64, CONFIG_FPROBE)) && crate::module_parameters::ftrace_returns.value()
+}
+
+/// Where the returns of `func` are hooked through ftrace: its ftrace site, if [`enabled`].
 pub(crate) fn site(func: &arch::Function) -> Option<usize> {
-    if cfg!(all(CONFIG_X86_64, CONFIG_FPROBE)) {
-        func.ftrace_site()
-    } else {
-        None
-    }
+    func.ftrace_site().filter(|_| enabled())
 }
 
 /// Hooks the function whose ftrace site is `site` for `pool`, which must stay valid until

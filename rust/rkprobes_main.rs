@@ -54,6 +54,12 @@ module! {
     authors: ["The rkprobes developers"],
     description: "Kernel probes (kprobes) written in Rust",
     license: "GPL",
+    params: {
+        ftrace_returns: bool {
+            default: true,
+            description: "Hook return probes through ftrace (fprobe) on functions with an ftrace site, for whole stack traces; 0 keeps them on rkprobes' trampoline",
+        },
+    },
 }
 
 /// The module. Fields drop in declaration order: debugfs and the module notifier first, then
@@ -84,6 +90,9 @@ impl kernel::Module for Rkprobes {
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
         );
+        if !fexit::enabled() {
+            pr_info!("return probes stay on the trampoline (ftrace_returns=0)\n");
+        }
         Ok(Self {
             _debugfs: debugfs,
             _modules: modules,
