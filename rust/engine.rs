@@ -849,8 +849,8 @@ impl Engine {
     pub(crate) unsafe fn set_enabled(&self, p: *mut RawKprobe, enable: bool) -> Result {
         let mut reg = self.registry.lock();
         let all_disarmed = reg.all_disarmed;
-        let registered = reg.sites.iter().any(|s| s.probes.contains(&p))
-            || reg.ftrace_pool_of(p).is_some();
+        let registered =
+            reg.sites.iter().any(|s| s.probes.contains(&p)) || reg.ftrace_pool_of(p).is_some();
         if !registered {
             pr_info!("cannot enable or disable a probe that is not registered: EINVAL\n");
             return Err(EINVAL);
@@ -923,7 +923,9 @@ impl Engine {
         let reg = self.registry.lock();
         let mut probes = KVec::new();
         for probe in reg.probes().enumerate() {
-            probes.push(probe, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
+            probes
+                .push(probe, GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)?;
         }
         // Probes at one address stay newest first.
         probes.sort_unstable_by_key(|(i, p)| (p.addr, *i));

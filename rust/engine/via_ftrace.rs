@@ -47,14 +47,19 @@ impl Engine {
     ) -> Result {
         // SAFETY: Valid per the function's safety requirement; shared, as in `register`.
         let r = unsafe { &*rp };
-        if reg.going.iter().any(|&(start, end)| (start..end).contains(&site)) {
+        if reg
+            .going
+            .iter()
+            .any(|&(start, end)| (start..end).contains(&site))
+        {
             return Err(ENOENT);
         }
         let maxactive = r.maxactive.load(Relaxed) as usize;
         let pool = Pool::new(rp, maxactive, r.data_size, self.module, true)?;
         reg.pools.reserve(1, GFP_KERNEL)?;
         let kp = &r.kp;
-        kp.flags.store(kp.flags.load(Relaxed) & FLAG_DISABLED, Relaxed);
+        kp.flags
+            .store(kp.flags.load(Relaxed) & FLAG_DISABLED, Relaxed);
         kp.nmissed.store(0, Relaxed);
         kp.nhit.store(0, Relaxed);
         r.nmissed.store(0, Relaxed);

@@ -1227,7 +1227,10 @@ fn kretprobe_stacktrace_nested() -> TestResult {
     drop(entry);
     let v = call_outer();
     ensure!(v == 42, "the probed functions returned {v}, not 42");
-    ensure!(inner.handler().ran.load(Relaxed), "the inner return handler did not run");
+    ensure!(
+        inner.handler().ran.load(Relaxed),
+        "the inner return handler did not run"
+    );
     ensure!(
         outer.handler().0.load(Relaxed) == 1,
         "the outer return handler ran {} times, not once",
