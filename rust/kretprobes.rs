@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Return probes: at a function's entry, the return address on the stack is swapped for the
-//! trampoline's; when the function returns, the trampoline's breakpoint runs the return
-//! handler and sends the CPU on to the real return address.
+//! Return probes. A call is hooked at the function's entry and its return handler runs when it
+//! returns, by one of two routes:
+//! - through ftrace ([`crate::fexit`]) on functions with an ftrace site: fprobe calls back at
+//!   the entry and, through the function-graph tracer's return hook, at the return;
+//! - through the trampoline otherwise: the entry probe's pre-handler swaps the return address
+//!   on the stack for the trampoline's, whose breakpoint runs the return handler and sends the
+//!   CPU on to the real return address.
 //!
 //! Each return probe has a [`Pool`] of `maxactive` instances, owned by rkprobes: an instance
 //! is claimed lock-free at the entry (`cmpxchg` on its state; none free: `nmissed`), and freed
-//! when the call returns. A pool outlives its probe's unregistration while calls are still
-//! pending (they return through the trampoline, without a handler), and every pending call
-//! holds a reference on `rkprobes.ko`, so the trampoline cannot go away under it.
+//! when the call returns. On the trampoline, a pool outlives its probe's unregistration while
+//! calls are still pending (they return through the trampoline, without a handler), and every
+//! pending call holds a reference on `rkprobes.ko`, so the trampoline cannot go away under it;
+//! when the last of them returns, the pool is freed in process context (`rust/reap.c`).
+//! Through ftrace, pending calls no longer call back once the hook is removed, so their
+//! instances are freed at unregistration.
 //!
-//! Every pending call also holds a reference on its task: the `task_struct` cannot be freed
-//! and reused by another task while the instance names it, so (stack slot, task) identifies
-//! the call. When the last call pending on an unregistered probe returns, its pool is freed
-//! in process context (`rust/reap.c`). A task that dies inside a hooked call (it exits, never returning) leaves its
+//! Every pending call holds a reference on its task: the `task_struct` cannot be freed and
+//! reused by another task while the instance names it, so (stack slot, task) identifies the
+//! call. A task that dies inside a hooked call (it exits, never returning) leaves its
 //! instance behind; process context reclaims those of tasks that reached `TASK_DEAD` (they
 //! never run again) at every return-probe registration and unregistration.
 
@@ -356,6 +362,7 @@ impl Pool {
         self.via_ftrace
     }
 }
+
 // SAFETY: The raw pointers are to the registered probe (valid while `rp` is non-null, by the
 // ABI contract) and to this module; the rest is atomics and data owned per instance.
 unsafe impl Send for Pool {}
