@@ -6,8 +6,22 @@
 # A suite's first lines say which test kernels it runs on: `# kernels: x86_64 arm64 ...`.
 
 _rkp_n=0
+
 _rkp_suite=$(basename "$0" .sh)
 _rkp_suite=${_rkp_suite#[0-9][0-9]-}
+
+# rkprobes' debugfs directory (its own name beside Linux's kprobes), and rkp_test_ctl.ko's.
+D=/sys/kernel/debug/kprobes
+[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
+T=/sys/kernel/debug/rkp_test
+# ctl CMD...: a command to rkp_test_ctl.ko (a failed command fails the write).
+ctl() { echo "$*" > $T/ctl; }
+# field ID N: field N of probe ID's line in $T/probes (2 address, 3 symbol+offset, 4 hits).
+field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
+# kfield ID N: field N of return probe ID's line (3 address, 4 entries, 5 returns, 6 missed).
+kfield() { awk -v id="$1" -v n="$2" '$1 == "kret" && $2 == id {print $n}' $T/probes; }
+# ksym NAME: the address of core-kernel symbol NAME.
+ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
 
 # One /dev/kmsg write is one console record: fold newlines so a reason cannot break the line.
 ktap() { printf '%s\n' "$(printf '%s' "$*" | tr '\n' ' ')" > /dev/kmsg; }

@@ -5,9 +5,8 @@
 . /rkp/lib.sh
 plan 29
 
-# A kernel with its own kprobes keeps /sys/kernel/debug/kprobes; rkprobes then uses rkprobes/.
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
+# A kernel with its own kprobes keeps /sys/kernel/debug/kprobes; rkprobes then uses rkprobes/
+# ($D, from lib.sh).
 
 check "rkprobes.ko loads" insmod rkprobes.ko
 check "debugfs directory $D exists" test -d $D

@@ -7,8 +7,6 @@
 insmod rkprobes.ko || exit 1
 dmesg -c > /dev/null
 insmod rkp_selftest.ko
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
 noinstr=$(grep -c '	.noinstr.text \[rkp_selftest\]$' $D/blacklist)
 rmmod rkp_selftest
 rmmod rkprobes

@@ -6,15 +6,7 @@
 . /rkp/lib.sh
 plan 35
 
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
-T=/sys/kernel/debug/rkp_test
-
-ctl() { echo "$*" > $T/ctl; }
-# field ID N: field N of probe ID's line in $T/probes (2 address, 3 symbol+offset, 4 hits).
-field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
 forks() { i=0; while [ $i -lt "$1" ]; do /bin/true; i=$((i + 1)); done; }
-ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
 # more ID THAN: ok if probe ID has more hits than THAN.
 more() { h=$(field "$1" 4); [ "${h:-0}" -gt "$2" ]; }
 

@@ -6,9 +6,6 @@
 . /rkp/lib.sh
 plan 12
 
-T=/sys/kernel/debug/rkp_test
-ctl() { echo "$*" > $T/ctl; }
-
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko
 for f in kernel_clone vfs_read do_sys_openat2; do

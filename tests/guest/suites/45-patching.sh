@@ -10,14 +10,8 @@
 . /rkp/lib.sh
 plan 20
 
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
-T=/sys/kernel/debug/rkp_test
 TR=/sys/kernel/tracing
-ctl() { echo "$*" > $T/ctl; }
 sweep_field() { grep '^sweep ' $T/probes | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
-ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko

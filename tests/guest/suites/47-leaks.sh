@@ -6,9 +6,6 @@
 . /rkp/lib.sh
 plan 6
 
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
-
 insmod rkprobes.ko
 check "a client that leaks a kprobe and a return probe loads" insmod rkp_test_leak.ko
 workload 5

@@ -8,9 +8,7 @@
 . /rkp/lib.sh
 plan 8
 
-D=/sys/kernel/debug/kprobes
 F=/sys/kernel/debug/failslab
-T=/sys/kernel/debug/rkp_test
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko

@@ -7,8 +7,6 @@
 . /rkp/lib.sh
 plan 14
 
-T=/sys/kernel/debug/rkp_test
-ctl() { echo "$*" > $T/ctl; }
 linux_hits() { cat /sys/module/rkp_test_linux_kprobe/parameters/hits; }
 # offset_of ID: the offset of rkprobes' probe ID in its function.
 offset_of() { awk -v id="$1" '$1 == id {sub(/.*\+/, "", $3); print $3}' $T/probes; }

@@ -6,13 +6,7 @@
 . /rkp/lib.sh
 plan 19
 
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
-T=/sys/kernel/debug/rkp_test
 S=/sys/kernel/debug/rkp_test_target/sleep
-ctl() { echo "$*" > $T/ctl; }
-# kfield ID N: field N of return probe ID's line (3 address, 4 entries, 5 returns, 6 missed).
-kfield() { awk -v id="$1" -v n="$2" '$1 == "kret" && $2 == id {print $n}' $T/probes; }
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko

@@ -9,13 +9,7 @@
 . /rkp/lib.sh
 plan 20
 
-D=/sys/kernel/debug/kprobes
-[ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
-T=/sys/kernel/debug/rkp_test
 N=/sys/kernel/debug/rkp_test_target/nap
-ctl() { echo "$*" > $T/ctl; }
-# kfield ID N: field N of return probe ID's line (3 address, 4 entries, 5 returns, 6 missed).
-kfield() { awk -v id="$1" -v n="$2" '$1 == "kret" && $2 == id {print $n}' $T/probes; }
 
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko
@@ -53,7 +47,6 @@ check "its module unloads" rmmod rkp_test_target
 check "list shows [GONE][FTRACE]" grep -qE "  r  .*\[GONE\]\[FTRACE\]$" $D/list
 check "unregistered" ctl kdel 1
 check "the client and rkprobes unload" sh -c "rmmod rkp_test_ctl && rmmod rkprobes"
-
 
 # ftrace_returns=0: the trampoline, after the site, no [FTRACE].
 insmod rkprobes.ko ftrace_returns=0

@@ -10,12 +10,8 @@
 . /rkp/lib.sh
 plan 9
 
-D=/sys/kernel/debug/kprobes
-T=/sys/kernel/debug/rkp_test
 TT=/sys/kernel/debug/rkp_test_target
 DUR=20
-ctl() { echo "$*" > $T/ctl; }
-field() { awk -v id="$1" -v n="$2" '$1 == id {print $n}' $T/probes; }
 CPUS=$(nproc)
 
 insmod rkprobes.ko

@@ -9,7 +9,6 @@
 . /rkp/lib.sh
 plan 7
 
-T=/sys/kernel/debug/rkp_test
 insmod rkprobes.ko
 insmod rkp_test_ctl.ko
 check "a return probe on do_exit, maxactive 3" sh -c "echo 'kret 0 do_exit 3' > $T/ctl"
