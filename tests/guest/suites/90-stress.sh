@@ -8,7 +8,7 @@
 # + missed exactly, and everything must unload with no slot, instance or module reference
 # left. Bounded: DUR seconds of churn.
 . /rkp/lib.sh
-plan 9
+plan 10
 
 TT=/sys/kernel/debug/rkp_test_target
 DUR=20
@@ -53,7 +53,14 @@ regs=$(( $(cat /tmp/r.churn) + $(cat /tmp/r.ctl) + $(cat /tmp/r.leak) + $(cat /t
 check "the churn ran ($elapsed s, $regs registrations)" test "$regs" -gt 50
 check "a probed module was unloaded under probes ([GONE]) $(grep -c gone /tmp/gone 2>/dev/null) times" test -s /tmp/gone
 hits=$(field 0 4) missed=$(field 0 5)
-check "the standing probe fired throughout ($hits hits, $missed missed)" test "${hits:-0}" -gt 100
+# How often it fired depends on how long the switches above kept it disarmed, which the
+# host's scheduling decides (46 to 3527 hits seen): it must have fired, and must still
+# fire on every call now that the churn is over.
+check "the standing probe fired during the churn ($hits hits, $missed missed)" test "${hits:-0}" -gt 0
+j=0
+while [ $j -lt 100 ]; do /bin/true; j=$((j + 1)); done
+after=$(field 0 4)
+check "after the churn it fires on every call ($hits + 100 forks -> $after hits)" test "$after" -ge $((hits + 100))
 
 # A fork storm on every vCPU under the return probe: every entry returns or is missed.
 i=0
