@@ -29,6 +29,7 @@ use crate::kallsyms;
 use crate::kretprobes::{self, Pool};
 use crate::percpu::CpuStates;
 use crate::sites::Sites;
+use crate::slots::Slots;
 
 mod via_ftrace;
 
@@ -155,7 +156,7 @@ impl Drop for Claim<'_> {
 /// State only process context touches, under the mutex.
 pub(crate) struct Registry {
     sites: KVec<Site>,
-    slots: arch::Slots,
+    slots: Slots,
     all_disarmed: bool,
     /// Pools of return probes: registered, or unregistered with calls still pending.
     pools: KVec<KBox<Pool>>,
@@ -231,7 +232,7 @@ impl Engine {
         let kernel_text = kallsyms::KernelText::find()?;
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: arch::Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0 }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0 }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
@@ -315,23 +316,22 @@ impl Engine {
         }
         let want = site.wants_armed(all_disarmed);
         if want != site.armed {
-            let probe = &site.code.probe;
             if want {
-                arch::arm(probe.addr)?;
+                arch::arm(&site.code.probe)?;
             } else {
-                arch::disarm(probe.addr, probe.original_byte())?;
+                arch::disarm(&site.code.probe)?;
             }
             site.armed = want;
         }
         Ok(())
     }
 
-    /// The original first byte at `addr` if rkprobes has a breakpoint there.
-    fn recover(sites: &KVec<Site>, addr: usize) -> Option<u8> {
+    /// The probe whose breakpoint is at `addr`, if rkprobes has one there.
+    fn recover(sites: &KVec<Site>, addr: usize) -> Option<&arch::Probe> {
         sites
             .iter()
             .find(|s| s.addr() == addr && s.armed)
-            .map(|s| s.code.probe.original_byte())
+            .map(|s| &s.code.probe)
     }
 
     /// Resolves a probe's target and returns it with the registry locked, such that no

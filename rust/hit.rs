@@ -6,7 +6,6 @@
 
 use kernel::{
     bindings,
-    ffi::{c_int, c_ulong, c_void},
     prelude::*,
     sync::atomic::Relaxed,
 };
@@ -15,7 +14,6 @@ use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;
 use crate::engine::{Engine, Entry};
 use crate::kretprobes;
-use crate::notifier::Notifier;
 use crate::percpu::{status, CpuState, Frame};
 
 fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
@@ -65,9 +63,31 @@ fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_re
 fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     let cpu = engine.cpus.this_cpu();
     let addr = arch::breakpoint_addr(regs);
-    // No `rcu::read_lock()`: the die notifier chain runs callbacks under RCU, and interrupts
-    // are off, which RCU counts as a read-side critical section. Every call made here is to
-    // code rkprobes blacklists (its own text, `rust_helper_*`), so none can trap again.
+    // No `rcu::read_lock()`: traps run with interrupts off, which RCU counts as a read-side
+    // critical section. Every call made here is to code rkprobes blacklists (its own text,
+    // `rust_helper_*`), so none can trap again.
+
+    // The end of a single-step: only frames that stepped have an entry (a return frame has
+    // none, and a trap while return handlers run may be anybody's breakpoint). Checked before
+    // the trampoline: a backend may end its slots where hooked returns go.
+    if let Some(frame) = cpu
+        .top()
+        .filter(|f| matches!(f.status(), status::SS | status::REENTER))
+    {
+        let s = frame.status();
+        let entry = frame.entry();
+        // SAFETY: As in `step`.
+        let code = unsafe { &*entry.code };
+        if arch::is_slot_trap(&code.probe, regs) {
+            arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
+            if s == status::SS {
+                frame.set_status(status::SSDONE);
+                post_handlers(entry, regs);
+            }
+            cpu.pop();
+            return true;
+        }
+    }
 
     if addr == arch::trampoline() {
         // A hooked return. Probes hit inside the return handlers count as missed.
@@ -120,70 +140,12 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         return true;
     }
 
-    // The end of a single-step: only frames that stepped have an entry (a return frame has
-    // none, and a trap while return handlers run may be anybody's breakpoint).
-    if let Some(frame) = cpu
-        .top()
-        .filter(|f| matches!(f.status(), status::SS | status::REENTER))
-    {
-        let s = frame.status();
-        let entry = frame.entry();
-        // SAFETY: As in `step`.
-        let code = unsafe { &*entry.code };
-        if arch::is_slot_trap(&code.probe, regs) {
-            arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
-            if s == status::SS {
-                frame.set_status(status::SSDONE);
-                post_handlers(entry, regs);
-            }
-            cpu.pop();
-            return true;
-        }
-    }
-
     // A breakpoint rkprobes just removed, hit by a CPU that was already on its way here.
     arch::retry_if_stale(regs)
 }
 
-/// The die notifier callback.
-///
-/// # Safety
-///
-/// Called by the die notifier chain with its arguments.
-unsafe extern "C" fn notify(
-    _nb: *mut bindings::notifier_block,
-    val: c_ulong,
-    data: *mut c_void,
-) -> c_int {
-    // SAFETY: `val` and `data` come from the die chain.
-    let Some(regs) = (unsafe { arch::breakpoint_regs(val, data) }) else {
-        return bindings::NOTIFY_DONE as c_int;
-    };
-    let Some(engine) = crate::engine::current() else {
-        return bindings::NOTIFY_DONE as c_int;
-    };
-    if on_breakpoint(engine, regs) {
-        bindings::NOTIFY_STOP as c_int
-    } else {
-        bindings::NOTIFY_DONE as c_int
-    }
-}
-
-extern "C" {
-    fn register_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
-    fn unregister_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
-}
-
-/// Hooks breakpoints: a die notifier, before other die notifiers (breakpoints are rkprobes'
-/// or nobody's), registered until dropped.
-pub(crate) fn trap_hook() -> impl PinInit<Notifier, Error> {
-    // SAFETY: The die chain's register/unregister pair; `notify` handles its arguments.
-    unsafe {
-        Notifier::new(
-            notify,
-            i32::MAX - 1,
-            register_die_notifier,
-            unregister_die_notifier,
-        )
-    }
+/// A breakpoint trapped in kernel mode with `regs` (the backend's trap entry calls this):
+/// handles it and says whether it was rkprobes'.
+pub(crate) fn on_trap(regs: &mut bindings::pt_regs) -> bool {
+    crate::engine::current().is_some_and(|engine| on_breakpoint(engine, regs))
 }

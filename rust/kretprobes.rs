@@ -423,7 +423,7 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
         return false;
     };
     let real = oldest_pool.instances[oldest].ret_addr.load(Relaxed);
-    arch::set_ip(regs, real);
+    arch::return_to(regs, real);
     while let Some((pool, i)) = find(true) {
         pool.complete(i, real, regs, true);
     }

@@ -1,133 +1,407 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The arm64 backend: not implemented yet. Linux 7.3 dispatches EL1 BRK immediates through a
-//! fixed switch (`arch/arm64/kernel/debug-monitors.c`) with no registration API, so a module
-//! cannot receive a breakpoint; registration fails with `EOPNOTSUPP`, as Linux's own API does
-//! on a kernel without `CONFIG_KPROBES`. The interface below is the one the x86 backend
-//! implements.
+//! The arm64 backend: a hardware breakpoint at the probe address (Linux 7.3 gives modules no
+//! `BRK` hook), the displaced instruction simulated in the handler when it reads the PC, or
+//! run in an out-of-line slot with interrupts masked; the slot branches to the landing,
+//! whose own hardware breakpoint brings the CPU back to move it past the probed instruction.
+//! Hooked returns go to the landing too.
+//!
+//! Every armed probe address takes one breakpoint register on every CPU, and the landing one
+//! more; when none is free, arming fails with `ENOSPC`.
 
-// The interface is the x86 one; parts of it have no use until the backend exists.
-#![allow(dead_code)]
+// Classification and simulation are shared with the host crate `rkp-arm64-insn`, where
+// `cargo test` covers them.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/classify.rs"]
+mod classify;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/simulate.rs"]
+mod simulate;
 
-use kernel::{bindings, ffi::c_void, prelude::*};
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{c_int, c_void},
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
 
-/// See the x86 backend.
+use self::classify::{Plan, Refusal};
+use self::simulate::Machine;
+use crate::slots::Slots;
+
+extern "C" {
+    fn rkp_hwbp_register(addr: usize, err: *mut c_int) -> *mut c_void;
+    fn rkp_hwbp_unregister(bp: *mut c_void);
+    fn rkp_text_write(addr: usize, src: *const u8, len: usize) -> c_int;
+    /// `slot_area.S`: the first slot.
+    static rkp_slot_area: [u8; SLOT_SIZE * SLOT_COUNT];
+    /// `slot_area.S`: where slots end and hooked returns go.
+    static rkp_landing: [u8; 4];
+}
+
+/// Bytes per out-of-line slot: the instruction and the branch to the landing.
+pub(crate) const SLOT_SIZE: usize = 8;
+/// Slots in `slot_area.S` (`RKP_SLOT_AREA_SIZE / RKP_SLOT_SIZE` in `rkp_arm64.h`).
+pub(crate) const SLOT_COUNT: usize = 1024;
+
+/// The address of the first slot.
+pub(crate) fn slot_area() -> usize {
+    // Only the address is taken; nothing reads the area through Rust.
+    (&raw const rkp_slot_area) as usize
+}
+
+/// Functions on the breakpoint path that `NOKPROBE_SYMBOL()` or `noinstr` do not cover. None:
+/// the CPU masks debug exceptions (`PSTATE.D`) from the exception entry until its return, so
+/// a hardware breakpoint cannot fire again inside the path; a probe there misses those calls.
 pub(crate) const TRAP_PATH: &[&[u8]] = &[];
 
-/// No slots on this architecture yet.
-pub(crate) struct Slots;
+/// `PSTATE.I`: IRQs masked.
+const PSR_I: u64 = 1 << 7;
+/// `PSTATE.BTYPE`: what kind of branch reached the instruction (BTI).
+const PSR_BTYPE: u64 = 3 << 10;
 
-impl Slots {
-    pub(crate) const fn new() -> Self {
-        Self
-    }
-    pub(crate) fn in_use(&self) -> u32 {
-        0
+/// An execute hardware breakpoint on every CPU, registered until dropped.
+struct HwBreakpoint(*mut c_void);
+
+impl HwBreakpoint {
+    /// Registers a breakpoint at `addr`; `ENOSPC` when a CPU has no breakpoint register free.
+    fn new(addr: usize) -> Result<Self> {
+        let mut err: c_int = 0;
+        // SAFETY: `err` is valid for writes; any address is acceptable (perf validates it).
+        let bp = unsafe { rkp_hwbp_register(addr, &mut err) };
+        if bp.is_null() {
+            to_result(err)?;
+            return Err(EINVAL);
+        }
+        Ok(Self(bp))
     }
 }
 
-/// See the x86 backend.
+impl Drop for HwBreakpoint {
+    fn drop(&mut self) {
+        // SAFETY: Registered in `new`. Unregistering removes the breakpoint from every CPU
+        // through a cross-call, which waits for a CPU inside the handler.
+        unsafe { rkp_hwbp_unregister(self.0) };
+    }
+}
+
+// SAFETY: The handle is only passed back to perf, from any thread.
+unsafe impl Send for HwBreakpoint {}
+// SAFETY: As above; shared references do nothing with it.
+unsafe impl Sync for HwBreakpoint {}
+
+/// What routes breakpoints to rkprobes while it lives: the landing's breakpoint (probes'
+/// breakpoints come and go with the probes).
+#[pin_data]
+pub(crate) struct TrapHook {
+    _landing: HwBreakpoint,
+}
+
+/// Registers the landing's breakpoint.
+pub(crate) fn trap_hook() -> impl PinInit<TrapHook, Error> {
+    try_pin_init!(TrapHook {
+        _landing: HwBreakpoint::new(landing()).inspect_err(|e| {
+            pr_err!(
+                "cannot place the hardware breakpoint of the landing (errno {})\n",
+                e.to_errno()
+            );
+        })?,
+    }? Error)
+}
+
+fn landing() -> usize {
+    (&raw const rkp_landing) as usize
+}
+
+/// The hardware breakpoints' perf overflow handler (`hwbp.c`), in the debug exception with
+/// interrupts and debug exceptions masked.
+///
+/// # Safety
+///
+/// `regs` is the trapped kernel context.
+#[no_mangle]
+unsafe extern "C" fn rkp_arm64_on_breakpoint(regs: *mut bindings::pt_regs) {
+    // SAFETY: The trapped context, ours for the exception.
+    let regs = unsafe { &mut *regs };
+    if !crate::hit::on_trap(regs) {
+        // Only rkprobes' breakpoints call this, and returning would trap again at once.
+        panic!("rkprobes: unhandled breakpoint at {:#x}", pc(regs));
+    }
+}
+
+/// Reads text without faulting.
+fn text_read(addr: usize) -> Result<u32> {
+    let mut insn = 0u32;
+    // SAFETY: `insn` is valid for 4 bytes of writes; the source is read without faulting.
+    let ret = unsafe {
+        bindings::copy_from_kernel_nofault(
+            (&raw mut insn).cast(),
+            addr as *const c_void,
+            core::mem::size_of::<u32>(),
+        )
+    };
+    if ret == 0 {
+        Ok(u32::from_le(insn))
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// What the probed function looks like, to validate a probe address in it.
 pub(crate) struct Function {
+    /// Its first byte.
     pub(crate) start: usize,
-    pub(crate) size: usize,
 }
 
 impl Function {
-    /// See the x86 backend.
-    pub(crate) fn new(start: usize, size: usize) -> Self {
-        Self { start, size }
+    /// The function at `[start, start + size)` (fixed-size instructions need no walk).
+    pub(crate) fn new(start: usize, _size: usize) -> Self {
+        Self { start }
     }
 
-    /// See the x86 backend (the arm64 backend does not use ftrace).
+    /// ftrace's site at its entry: the arm64 backend hooks no returns through ftrace.
     pub(crate) fn ftrace_site(&self) -> Option<usize> {
         None
     }
 }
 
-/// See the x86 backend.
-pub(crate) struct Probe {
-    pub(crate) addr: usize,
-}
-
-impl Probe {
-    pub(crate) fn prepare(
-        _addr: usize,
-        _func: &Function,
-        _slots: &mut Slots,
-        _recover: impl Fn(usize) -> Option<u8>,
-    ) -> Result<Self> {
-        Err(EOPNOTSUPP)
-    }
-    pub(crate) fn original_byte(&self) -> u8 {
-        0
-    }
-    pub(crate) fn release(&mut self, _slots: &mut Slots) {}
-}
-
+/// Where a probe at `addr` goes: there (return probes hook at the entry, before `paciasp`
+/// signs the return address).
 pub(crate) fn canonical_addr(addr: usize, _func: &Function) -> usize {
     addr
 }
 
-pub(crate) fn arm(_addr: usize) -> Result {
-    Err(EOPNOTSUPP)
+/// The instruction under a probe, prepared for simulation or the slot.
+pub(crate) struct Probe {
+    /// The probe address.
+    pub(crate) addr: usize,
+    insn: u32,
+    plan: Plan,
+    /// The slot the copy runs in (`Plan::OutOfLine` only).
+    slot: Option<usize>,
+    /// The breakpoint while armed (changed under the engine's mutex; the hit path never
+    /// reads it).
+    armed: Atomic<usize>,
 }
 
-pub(crate) fn disarm(_addr: usize, _original: u8) -> Result {
-    Err(EOPNOTSUPP)
+impl Probe {
+    /// Validates `addr` in `func` and prepares the instruction there.
+    ///
+    /// Errors as Linux's arm64 `arch_prepare_kprobe()`: `EINVAL` for a misaligned address, an
+    /// instruction that cannot run out of line or be simulated, or one inside a load/store
+    /// exclusive sequence; `ENOMEM` when no slot is free.
+    pub(crate) fn prepare<'a>(
+        addr: usize,
+        func: &Function,
+        slots: &mut Slots,
+        _recover: impl Fn(usize) -> Option<&'a Probe>,
+    ) -> Result<Self> {
+        if addr % 4 != 0 {
+            pr_info!("cannot probe {addr:#x}: not a multiple of 4: EINVAL\n");
+            return Err(EINVAL);
+        }
+        let insn = text_read(addr)?;
+        let plan = classify::classify(insn).map_err(|r: Refusal| {
+            pr_info!(
+                "cannot prepare the instruction {insn:#010x} at {addr:#x}: {} (errno {})\n",
+                r.reason(),
+                r.errno()
+            );
+            Error::from_errno(-r.errno())
+        })?;
+        let before = (1..=(addr - func.start) / 4).map_while(|i| text_read(addr - 4 * i).ok());
+        if classify::in_atomic_sequence(before) {
+            pr_info!("cannot probe {addr:#x}: inside a load/store exclusive sequence: EINVAL\n");
+            return Err(EINVAL);
+        }
+        let mut probe = Probe {
+            addr,
+            insn,
+            plan,
+            slot: None,
+            armed: Atomic::new(0),
+        };
+        if plan == Plan::OutOfLine {
+            let slot = slots.alloc().ok_or_else(|| {
+                pr_info!("cannot probe {addr:#x}: no out-of-line slot left: ENOMEM\n");
+                ENOMEM
+            })?;
+            let bytes = insn.to_le_bytes();
+            // SAFETY: `bytes` is valid for 4 bytes; the slot is ours and no CPU runs it.
+            if let Err(e) = to_result(unsafe { rkp_text_write(slot, bytes.as_ptr(), 4) }) {
+                slots.free(slot);
+                return Err(e);
+            }
+            probe.slot = Some(slot);
+        }
+        Ok(probe)
+    }
+
+    /// Gives the slot back. The caller has made sure no CPU can still be in it.
+    pub(crate) fn release(&mut self, slots: &mut Slots) {
+        if let Some(slot) = self.slot.take() {
+            slots.free(slot);
+        }
+    }
 }
 
-/// # Safety
-///
-/// `val` and `data` must be the arguments of a die notifier call.
-pub(crate) unsafe fn breakpoint_regs<'a>(
-    _val: usize,
-    _data: *mut c_void,
-) -> Option<&'a mut bindings::pt_regs> {
-    None
+/// Places the probe's hardware breakpoint on every CPU.
+pub(crate) fn arm(probe: &Probe) -> Result {
+    let bp = HwBreakpoint::new(probe.addr).inspect_err(|e| {
+        if *e == ENOSPC {
+            pr_info!(
+                "cannot arm the probe at {:#x}: no hardware breakpoint register free: ENOSPC\n",
+                probe.addr
+            );
+        }
+    })?;
+    probe.armed.store(bp.0 as usize, Relaxed);
+    core::mem::forget(bp);
+    Ok(())
 }
 
-pub(crate) fn breakpoint_addr(_regs: &bindings::pt_regs) -> usize {
-    0
+/// Removes the probe's hardware breakpoint. When this returns, no CPU is inside the handler
+/// for it or in its slot (the slot runs with interrupts masked, and removal waits for every
+/// CPU to take an interrupt).
+pub(crate) fn disarm(probe: &Probe) -> Result {
+    let bp = probe.armed.xchg(0, Relaxed);
+    if bp != 0 {
+        drop(HwBreakpoint(bp as *mut c_void));
+    }
+    Ok(())
 }
 
+fn user_regs(regs: &bindings::pt_regs) -> &bindings::user_pt_regs {
+    // SAFETY: Both members of the union are plain `u64`s in the same layout.
+    unsafe { &regs.__bindgen_anon_1.user_regs }
+}
+
+fn user_regs_mut(regs: &mut bindings::pt_regs) -> &mut bindings::user_pt_regs {
+    // SAFETY: As in `user_regs`.
+    unsafe { &mut regs.__bindgen_anon_1.user_regs }
+}
+
+fn pc(regs: &bindings::pt_regs) -> usize {
+    user_regs(regs).pc as usize
+}
+
+/// Moves the CPU to `to`, as a branch that needs no landing pad (`BTYPE` 0).
+fn set_pc(regs: &mut bindings::pt_regs, to: usize) {
+    let r = user_regs_mut(regs);
+    r.pc = to as u64;
+    r.pstate &= !PSR_BTYPE;
+}
+
+/// The address of the breakpoint that trapped: a hardware breakpoint traps before the
+/// instruction runs.
+pub(crate) fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
+    pc(regs)
+}
+
+/// A hardware breakpoint is gone once `disarm` returns: no stale trap can arrive.
 pub(crate) fn retry_if_stale(_regs: &mut bindings::pt_regs) -> bool {
     false
 }
 
+/// The context of `regs` as the simulation sees it.
+struct Regs<'a>(&'a mut bindings::pt_regs);
+
+impl Machine for Regs<'_> {
+    fn reg(&self, n: u32) -> u64 {
+        user_regs(self.0).regs.get(n as usize).copied().unwrap_or(0)
+    }
+    fn set_reg(&mut self, n: u32, value: u64) {
+        if let Some(r) = user_regs_mut(self.0).regs.get_mut(n as usize) {
+            *r = value;
+        }
+    }
+    fn set_pc(&mut self, pc: u64) {
+        set_pc(self.0, pc as usize);
+    }
+    fn nzcv(&self) -> u32 {
+        user_regs(self.0).pstate as u32
+    }
+    fn load(&self, addr: u64, bytes: usize) -> u64 {
+        // SAFETY: A literal of the probed kernel code: mapped, aligned kernel data.
+        unsafe {
+            if bytes == 8 {
+                core::ptr::read_volatile(addr as *const u64)
+            } else {
+                u64::from(core::ptr::read_volatile(addr as *const u32))
+            }
+        }
+    }
+}
+
+/// How a hit continues after the pre-handlers.
 pub(crate) enum Step {
+    /// The instruction was simulated: the post-handlers can run now.
     Emulated,
+    /// The CPU will run the copy in the slot with interrupts masked, then trap at the
+    /// landing; `interrupts_were_on` is restored by [`finish_slot`].
     InSlot { interrupts_were_on: bool },
 }
 
-pub(crate) fn single_step(_probe: &Probe, _regs: &mut bindings::pt_regs) -> Step {
-    Step::Emulated
+/// Carries out the probed instruction: simulates it, or sends the CPU to its slot.
+pub(crate) fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+    match (probe.plan, probe.slot) {
+        (Plan::Simulate(sim), _) => {
+            simulate::simulate(sim, probe.insn, probe.addr as u64, &mut Regs(regs));
+            Step::Emulated
+        }
+        (Plan::OutOfLine, Some(slot)) => {
+            let r = user_regs_mut(regs);
+            let interrupts_were_on = r.pstate & PSR_I == 0;
+            r.pstate |= PSR_I;
+            set_pc(regs, slot);
+            Step::InSlot { interrupts_were_on }
+        }
+        (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
+    }
 }
 
-pub(crate) fn is_slot_trap(_probe: &Probe, _regs: &bindings::pt_regs) -> bool {
-    false
+/// Whether this trap is the landing after `probe`'s slot.
+pub(crate) fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
+    probe.slot.is_some() && pc(regs) == landing()
 }
 
-pub(crate) fn finish_slot(
-    _probe: &Probe,
-    _regs: &mut bindings::pt_regs,
-    _interrupts_were_on: bool,
-) {
+/// Moves the CPU from the landing to the instruction after the probe. Branches never run out
+/// of line, so the copy always falls through to the landing.
+pub(crate) fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
+    set_pc(regs, probe.addr + 4);
+    if interrupts_were_on {
+        user_regs_mut(regs).pstate &= !PSR_I;
+    }
 }
 
+/// The address hooked returns go to.
 pub(crate) fn trampoline() -> usize {
-    0
+    landing()
 }
 
-pub(crate) fn hook_return(_regs: &bindings::pt_regs, _to: usize) -> (usize, usize) {
-    (0, 0)
+/// At a function's entry (before `paciasp` signs `x30`), makes it return to `to`. Returns the
+/// real return address and the frame to recognise the return by: the stack pointer, which
+/// is the same at the entry and after the return.
+pub(crate) fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
+    let r = user_regs_mut(regs);
+    let ret = core::mem::replace(&mut r.regs[30], to as u64);
+    (ret as usize, r.sp as usize)
 }
 
-pub(crate) fn returned_frame(_regs: &bindings::pt_regs) -> usize {
-    0
+/// The stack pointer of the trapped context.
+pub(crate) fn stack_pointer(regs: &bindings::pt_regs) -> usize {
+    user_regs(regs).sp as usize
 }
 
-pub(crate) fn set_ip(_regs: &mut bindings::pt_regs, _to: usize) {}
+/// At the landing: the frame a hooked return comes back with (see [`hook_return`]).
+pub(crate) fn returned_frame(regs: &bindings::pt_regs) -> usize {
+    stack_pointer(regs)
+}
 
-pub(crate) fn stack_pointer(_regs: &bindings::pt_regs) -> usize {
-    0
+/// At the landing: sends the CPU on to the real return address `to`, with `x30` holding it
+/// as after a direct return.
+pub(crate) fn return_to(regs: &mut bindings::pt_regs, to: usize) {
+    user_regs_mut(regs).regs[30] = to as u64;
+    set_pc(regs, to);
 }

@@ -19,15 +19,19 @@ mod emulate;
 #[path = "../insn/src/prepare.rs"]
 mod prepare;
 
-#[path = "slots.rs"]
-mod slots;
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{c_int, c_ulong, c_void},
+    prelude::*,
+};
 
-use kernel::{bindings, error::to_result, ffi::c_void, prelude::*};
+use crate::notifier::Notifier;
 
 use self::decode::MAX_INSN_LEN;
 use self::emulate::{flags, Machine};
 use self::prepare::{Plan, Refusal};
-pub(crate) use self::slots::Slots;
+use crate::slots::Slots;
 
 extern "C" {
     fn rkp_sync_all_cpus();
@@ -77,6 +81,22 @@ pub(crate) const TRAP_PATH: &[&[u8]] = &[
     b"__fentry__",
 ];
 
+/// Bytes per out-of-line slot: the longest instruction (14) and the breakpoint after it.
+pub(crate) const SLOT_SIZE: usize = 16;
+/// Slots in `slot_area.S` (`RKP_SLOT_AREA_SIZE / RKP_SLOT_SIZE` in `rkp_x86.h`).
+pub(crate) const SLOT_COUNT: usize = 1024;
+
+extern "C" {
+    /// `slot_area.S`: the first byte of the slot area.
+    static rkp_slot_area: [u8; SLOT_SIZE * SLOT_COUNT];
+}
+
+/// The address of the first slot.
+pub(crate) fn slot_area() -> usize {
+    // Only the address is taken; nothing reads the area through Rust.
+    (&raw const rkp_slot_area) as usize
+}
+
 /// The breakpoint instruction.
 const INT3: u8 = 0xcc;
 /// `EFLAGS.IF` as `pt_regs` holds it.
@@ -110,15 +130,15 @@ fn text_read(addr: usize, buf: &mut [u8]) -> Result {
     }
 }
 
-/// Writes the breakpoint at `addr`.
-pub(crate) fn arm(addr: usize) -> Result {
-    text_write(addr, &[INT3])
+/// Writes the breakpoint at the probe's address.
+pub(crate) fn arm(probe: &Probe) -> Result {
+    text_write(probe.addr, &[INT3])
 }
 
-/// Puts back the first byte of the original instruction at `addr`. When this returns, no CPU
-/// is still inside the trap handler or a slot for a hit that saw the breakpoint.
-pub(crate) fn disarm(addr: usize, original: u8) -> Result {
-    text_write(addr, &[original])
+/// Puts back the first byte of the original instruction. When this returns, no CPU is still
+/// inside the trap handler or a slot for a hit that saw the breakpoint.
+pub(crate) fn disarm(probe: &Probe) -> Result {
+    text_write(probe.addr, &probe.original[..1])
 }
 
 /// Whether `insn` (at `at`) is a jump another kprobes implementation wrote over probed code:
@@ -231,30 +251,25 @@ pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
 }
 
 impl Probe {
-    /// The first byte of the original instruction (what `disarm` writes back).
-    pub(crate) fn original_byte(&self) -> u8 {
-        self.original[0]
-    }
-
     /// Validates `addr` in `func` and prepares the instruction there. `recover` gives the
-    /// original first byte at an address where rkprobes already placed a breakpoint.
+    /// probe whose breakpoint rkprobes already placed at an address.
     ///
     /// Errors as Linux: `EILSEQ` when `addr` is not an instruction boundary (decoding from the
     /// start of the function) or the instruction is a trap; `EINVAL`, `EOPNOTSUPP`, `ENOSPC`
     /// as [`Refusal::errno`]; `ENOMEM` when no slot is free.
-    pub(crate) fn prepare(
+    pub(crate) fn prepare<'a>(
         addr: usize,
         func: &Function,
         slots: &mut Slots,
-        recover: impl Fn(usize) -> Option<u8>,
+        recover: impl Fn(usize) -> Option<&'a Probe>,
     ) -> Result<Self> {
         let end = func.start + func.size;
         let read = |at: usize| -> Result<([u8; MAX_INSN_LEN], usize)> {
             let mut buf = [0u8; MAX_INSN_LEN];
             let n = MAX_INSN_LEN.min(end - at);
             text_read(at, &mut buf[..n])?;
-            if let Some(b) = recover(at) {
-                buf[0] = b;
+            if let Some(p) = recover(at) {
+                buf[0] = p.original[0];
             }
             Ok((buf, n))
         };
@@ -328,7 +343,7 @@ impl Probe {
     /// Copies the instruction into `slot`, followed by the breakpoint that ends the step.
     fn write_slot(&self, insn: &decode::Insn, slot: usize) -> Result {
         let len = usize::from(self.len);
-        let mut copy = [INT3; slots::SLOT_SIZE];
+        let mut copy = [INT3; SLOT_SIZE];
         copy[..len].copy_from_slice(&self.original[..len]);
         if insn.is_rip_relative() {
             let disp = prepare::relocated_displacement(
@@ -358,19 +373,48 @@ impl Probe {
     }
 }
 
-/// The registers of a kernel-mode `int3`, if this die notification is one.
+/// The die notifier callback: kernel-mode `int3`s go to the hit path.
 ///
 /// # Safety
 ///
-/// `val` and `data` must be the arguments of a die notifier call.
-pub(crate) unsafe fn breakpoint_regs<'a>(
-    val: usize,
+/// Called by the die notifier chain with its arguments.
+unsafe extern "C" fn notify(
+    _nb: *mut bindings::notifier_block,
+    val: c_ulong,
     data: *mut c_void,
-) -> Option<&'a mut bindings::pt_regs> {
-    // SAFETY: Per the function's safety requirement `data` points to a `struct die_args`; the
-    // returned `pt_regs` is the trapped context, valid and exclusively ours for the
-    // notification.
-    unsafe { rkp_die_int3_regs(val, data).as_mut() }
+) -> c_int {
+    // SAFETY: `data` points to the chain's `struct die_args`; the returned `pt_regs` is the
+    // trapped context, valid and exclusively ours for the notification.
+    let Some(regs) = (unsafe { rkp_die_int3_regs(val as usize, data).as_mut() }) else {
+        return bindings::NOTIFY_DONE as c_int;
+    };
+    if crate::hit::on_trap(regs) {
+        bindings::NOTIFY_STOP as c_int
+    } else {
+        bindings::NOTIFY_DONE as c_int
+    }
+}
+
+extern "C" {
+    fn register_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
+    fn unregister_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
+}
+
+/// What routes breakpoints to rkprobes while it lives.
+pub(crate) type TrapHook = Notifier;
+
+/// Hooks breakpoints: a die notifier, before other die notifiers (breakpoints are rkprobes'
+/// or nobody's), registered until dropped.
+pub(crate) fn trap_hook() -> impl PinInit<TrapHook, Error> {
+    // SAFETY: The die chain's register/unregister pair; `notify` handles its arguments.
+    unsafe {
+        Notifier::new(
+            notify,
+            i32::MAX - 1,
+            register_die_notifier,
+            unregister_die_notifier,
+        )
+    }
 }
 
 /// The address of the breakpoint that trapped: `int3` leaves `ip` after itself.
@@ -528,7 +572,7 @@ pub(crate) fn trampoline() -> usize {
 
 /// At a function's entry (the stack pointer at its return address), makes it return to
 /// `to`. Returns the real return address and the stack slot that holds it.
-pub(crate) fn hook_return(regs: &bindings::pt_regs, to: usize) -> (usize, usize) {
+pub(crate) fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
     let frame = regs.sp;
     // SAFETY: At the entry of a function the stack pointer points at the return address its
     // caller pushed: mapped, writable kernel stack.
@@ -546,7 +590,7 @@ pub(crate) fn returned_frame(regs: &bindings::pt_regs) -> usize {
     regs.sp - 8
 }
 
-/// Sends the CPU on to `to`.
-pub(crate) fn set_ip(regs: &mut bindings::pt_regs, to: usize) {
+/// At the trampoline: sends the CPU on to the real return address `to`.
+pub(crate) fn return_to(regs: &mut bindings::pt_regs, to: usize) {
     regs.ip = to;
 }
