@@ -563,7 +563,9 @@ impl Engine {
             .filter(|s| (start..end).contains(&s.addr()) && !s.gone)
         {
             site.gone = true;
-            site.armed = false;
+            if core::mem::take(&mut site.armed) {
+                arch::forget(&site.code.probe);
+            }
             if site.stuck {
                 site.stuck = false;
                 // SAFETY: Taken when the site got stuck; the text it guarded is going away.

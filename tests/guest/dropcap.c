@@ -2,10 +2,12 @@
 /*
  * rkp-dropcap CMD [ARGS]: runs CMD as root without CAP_SYSLOG (bounding, effective, permitted
  * and inheritable), so a guest suite can read debugfs files as a root that may not see kernel
- * addresses. Built static for the guest by scripts/vm.sh.
+ * addresses. Built by scripts/vm.sh against the kernel's nolibc (tools/include/nolibc), so any
+ * guest architecture builds without a C library of its own.
  */
 #include <linux/capability.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,18 +22,25 @@ int main(int argc, char **argv)
 		perror("rkp-dropcap: PR_CAPBSET_DROP");
 		return 2;
 	}
-	if (syscall(SYS_capget, &hdr, data)) {
+	if (syscall(__NR_capget, &hdr, data)) {
 		perror("rkp-dropcap: capget");
 		return 2;
 	}
 	data[CAP_TO_INDEX(CAP_SYSLOG)].effective &= ~CAP_TO_MASK(CAP_SYSLOG);
 	data[CAP_TO_INDEX(CAP_SYSLOG)].permitted &= ~CAP_TO_MASK(CAP_SYSLOG);
 	data[CAP_TO_INDEX(CAP_SYSLOG)].inheritable &= ~CAP_TO_MASK(CAP_SYSLOG);
-	if (syscall(SYS_capset, &hdr, data)) {
+	if (syscall(__NR_capset, &hdr, data)) {
 		perror("rkp-dropcap: capset");
 		return 2;
 	}
-	execvp(argv[1], argv + 1);
+	/* No PATH search: busybox's applets are in /bin. */
+	if (!strchr(argv[1], '/')) {
+		static char path[256] = "/bin/";
+
+		strncat(path, argv[1], sizeof(path) - 6);
+		argv[1] = path;
+	}
+	execve(argv[1], argv + 1, environ);
 	perror("rkp-dropcap: exec");
 	return 127;
 }

@@ -14,6 +14,14 @@ _rkp_suite=${_rkp_suite#[0-9][0-9]-}
 D=/sys/kernel/debug/kprobes
 [ "$RKP_KERNEL" = x86_64-kprobes ] && D=/sys/kernel/debug/rkprobes
 T=/sys/kernel/debug/rkp_test
+# Where the architectures differ: a function on the breakpoint path that Linux marks
+# NOKPROBE, and the errno of a probe between instructions (Linux's arm64 refuses a
+# misaligned address with EINVAL; x86 answers EILSEQ off an instruction boundary).
+if [ "$(uname -m)" = aarch64 ]; then
+	ARM64=1 TRAP_FN=do_breakpoint NOT_BOUNDARY="Invalid argument"
+else
+	ARM64= TRAP_FN=exc_int3 NOT_BOUNDARY="Illegal byte"
+fi
 # ctl CMD...: a command to rkp_test_ctl.ko (a failed command fails the write).
 ctl() { echo "$*" > $T/ctl; }
 # field ID N: field N of probe ID's line in $T/probes (2 address, 3 symbol+offset, 4 hits).

@@ -272,6 +272,11 @@ pub(crate) fn disarm(probe: &Probe) -> Result {
     Ok(())
 }
 
+/// The probed text is being freed: its breakpoint goes (nothing to restore).
+pub(crate) fn forget(probe: &Probe) {
+    let _ = disarm(probe);
+}
+
 fn user_regs(regs: &bindings::pt_regs) -> &bindings::user_pt_regs {
     // SAFETY: Both members of the union are plain `u64`s in the same layout.
     unsafe { &regs.__bindgen_anon_1.user_regs }

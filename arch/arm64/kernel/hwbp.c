@@ -18,6 +18,13 @@
 static void rkp_hwbp_triggered(struct perf_event *bp, struct perf_sample_data *data,
 			       struct pt_regs *regs)
 {
+	/*
+	 * do_breakpoint() calls every breakpoint that matched the address it trapped at, with
+	 * the same regs: once one has moved the PC on (someone else's breakpoint at the same
+	 * address, or ours), the trap is handled.
+	 */
+	if (instruction_pointer(regs) != bp->attr.bp_addr)
+		return;
 	rkp_arm64_on_breakpoint(regs);
 }
 

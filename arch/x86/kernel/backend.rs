@@ -141,6 +141,9 @@ pub(crate) fn disarm(probe: &Probe) -> Result {
     text_write(probe.addr, &probe.original[..1])
 }
 
+/// The probed text is being freed with the breakpoint in it: nothing to restore.
+pub(crate) fn forget(_probe: &Probe) {}
+
 /// Whether `insn` (at `at`) is a jump another kprobes implementation wrote over probed code:
 /// Linux's optprobes replace instructions with `jmp rel32` to a detour buffer in a kprobes
 /// instruction page. Compiled code only jumps to symbols; those pages are in none
