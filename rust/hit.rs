@@ -4,11 +4,7 @@
 //! takes no locks and allocates nothing: it finds the probe in the RCU-published snapshot,
 //! keeps its state in this CPU's stack, and calls the handlers.
 
-use kernel::{
-    bindings,
-    prelude::*,
-    sync::atomic::Relaxed,
-};
+use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch;

@@ -351,6 +351,21 @@ impl PtRegs {
     pub fn return_value(&self) -> usize {
         self.user_regs().regs[0] as usize
     }
+
+    /// The second return value register (`x1`): the high half of 128-bit values and of
+    /// two-register aggregates.
+    pub fn return_value2(&self) -> usize {
+        self.user_regs().regs[1] as usize
+    }
+
+    /// Sets the return value register.
+    ///
+    /// # Safety
+    ///
+    /// As on x86-64.
+    pub unsafe fn set_return_value(&mut self, v: usize) {
+        self.user_regs_mut().regs[0] = v as u64;
+    }
 }
 
 /// The callbacks of a kprobe. Both are optional.
@@ -396,8 +411,9 @@ impl<T: Handler> Registration<T> {
     ///
     /// Errors, as Linux's `register_kprobe()`: `ENOENT` (no such symbol, or the address is in
     /// none), `EILSEQ` (not an instruction boundary, or a trap instruction), `EINVAL` (not
-    /// text, blacklisted, or an instruction that must not be single-stepped), `EOPNOTSUPP`
-    /// (cannot be emulated), `ENOMEM` (no out-of-line slot left).
+    /// text, blacklisted, or an instruction that must not be single-stepped; on arm64 also
+    /// a misaligned address), `EOPNOTSUPP` (cannot be emulated), `ENOMEM` (no out-of-line
+    /// slot left), `ENOSPC` (arm64: no hardware breakpoint register free to arm it).
     pub fn new<'a, E>(
         target: Target<'a>,
         handler: impl PinInit<T, E> + 'a,
@@ -482,7 +498,8 @@ impl<T: Handler> Registration<T> {
         self.raw().flags.load(Relaxed) & (FLAG_DISABLED | FLAG_GONE) != 0
     }
 
-    /// Arms the probe again (`EINVAL` if its code is gone). Sleeps: it takes the
+    /// Arms the probe again (`EINVAL` if its code is gone; on arm64 `ENOSPC` if no hardware
+    /// breakpoint register is free). Sleeps: it takes the
     /// registration exclusively, which a handler (given only `&self` of its own state) cannot.
     pub fn enable(self: Pin<&mut Self>) -> Result {
         // SAFETY: `raw` is valid and pinned.

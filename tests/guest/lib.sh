@@ -16,11 +16,12 @@ D=/sys/kernel/debug/kprobes
 T=/sys/kernel/debug/rkp_test
 # Where the architectures differ: a function on the breakpoint path that Linux marks
 # NOKPROBE, and the errno of a probe between instructions (Linux's arm64 refuses a
-# misaligned address with EINVAL; x86 answers EILSEQ off an instruction boundary).
+# misaligned address with EINVAL; x86 answers EILSEQ, "Invalid or incomplete multibyte
+# or wide character", off an instruction boundary).
 if [ "$(uname -m)" = aarch64 ]; then
 	ARM64=1 TRAP_FN=do_breakpoint NOT_BOUNDARY="Invalid argument"
 else
-	ARM64= TRAP_FN=exc_int3 NOT_BOUNDARY="Illegal byte"
+	ARM64= TRAP_FN=exc_int3 NOT_BOUNDARY=multibyte
 fi
 # ctl CMD...: a command to rkp_test_ctl.ko (a failed command fails the write).
 ctl() { echo "$*" > $T/ctl; }

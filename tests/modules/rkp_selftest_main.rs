@@ -14,6 +14,8 @@ pub mod kprobes;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../arch/x86/insn/src/decode.rs"]
 mod decode;
+#[path = "selftest/common.rs"]
+mod selftest;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../rust/logic/src/symbol.rs"]
 mod symbol;
@@ -26,6 +28,8 @@ use kernel::{
     str::CString,
     sync::atomic::{Atomic, Relaxed},
 };
+
+use selftest::{ensure, errno_of, fail, register, unregistered, Test, TestResult, SKIP};
 
 use kprobes::{
     abi, Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction,
@@ -78,48 +82,6 @@ pub extern "C" fn rkp_selftest_depth(n: u32) -> u32 {
 #[inline(never)]
 pub extern "C" fn rkp_selftest_recursed(v: u32) -> u32 {
     black_box(v) / 3
-}
-
-type TestResult = core::result::Result<(), CString>;
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)*) => {
-        if !$cond {
-            return Err(CString::try_from_fmt(fmt!($($fmt)*)).unwrap_or_else(|_| CString::try_from_fmt(fmt!("?")).unwrap()));
-        }
-    };
-}
-
-/// The reason a test that does not apply here gives (reported `# SKIP`).
-const SKIP: &str = "SKIP ";
-
-fn fail(args: core::fmt::Arguments<'_>) -> CString {
-    CString::try_from_fmt(args).unwrap_or_else(|_| CString::try_from_fmt(fmt!("?")).unwrap())
-}
-
-/// Registers a probe; an error fails the test.
-fn register<T: Handler>(
-    target: Target<'_>,
-    handler: T,
-) -> core::result::Result<Pin<KBox<Registration<T>>>, CString> {
-    KBox::pin_init(Registration::new(target, handler), GFP_KERNEL)
-        .map_err(|e| fail(fmt!("register: {e:?}")))
-}
-
-/// Prepares a probe for a batch; an error fails the test.
-fn unregistered<T: Handler>(
-    target: Target<'_>,
-    handler: T,
-) -> core::result::Result<Pin<KBox<Registration<T>>>, CString> {
-    KBox::pin_init(Registration::new_unregistered(target, handler), GFP_KERNEL)
-        .map_err(|e| fail(fmt!("{e:?}")))
-}
-
-fn errno_of(r: Result) -> i32 {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
 }
 
 fn addr_of(f: unsafe extern "C" fn(i64) -> i64) -> usize {
@@ -1245,9 +1207,6 @@ fn kretprobe_stacktrace_nested() -> TestResult {
     Ok(())
 }
 
-/// A named test.
-type Test = (&'static str, fn() -> TestResult);
-
 /// A batch whose second probe fails registers nothing: the first is rolled back.
 fn batch_rollback() -> TestResult {
     let a = unregistered(Target::symbol(c"rkp_asm_mix"), Recorder::new())?;
@@ -1561,17 +1520,7 @@ struct RkpSelftest;
 
 impl kernel::Module for RkpSelftest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("# Subtest: selftest\n");
-        pr_info!("1..{}\n", TESTS.len());
-        for (i, (name, test)) in TESTS.iter().enumerate() {
-            match test() {
-                Ok(()) => pr_info!("ok {} {name}\n", i + 1),
-                Err(why) => match why.to_str().unwrap_or("?") {
-                    why if why.starts_with(SKIP) => pr_info!("ok {} {name} # {why}\n", i + 1),
-                    why => pr_info!("not ok {} {name} # {why}\n", i + 1),
-                },
-            }
-        }
+        selftest::run(TESTS);
         report_costs();
         Ok(RkpSelftest)
     }

@@ -7,8 +7,10 @@
 //! ```text
 //! add ID SYMBOL[+OFFSET] [disabled]   register probe ID (0-7)
 //! del ID | enable ID | disable ID
-//! sweep SYMBOL     register a probe at every byte offset of SYMBOL, keeping those that
-//!                  register (instruction boundaries); count the EILSEQ refusals
+//! sweep SYMBOL [disabled]   register a probe at every byte offset of SYMBOL, keeping those
+//!                  that register (instruction boundaries); count the EILSEQ refusals
+//! sweepnext N      disable the sweep's enabled probes and enable the next N (for
+//!                  backends with few breakpoints); fails with ENOENT after the last
 //! unsweep          unregister them (one batch, one grace period per probe)
 //! churn SYMBOL N   register and unregister a probe on SYMBOL N times
 //! kret ID SYMBOL MAXACTIVE   register return probe ID (0-7) on SYMBOL
@@ -110,6 +112,8 @@ struct Sweep {
     eopnotsupp: usize,
     /// Anything else: a bug.
     other: usize,
+    /// Registered disabled: `sweepnext` enables them in turn from here.
+    next: usize,
 }
 
 const IDS: usize = 8;
@@ -158,7 +162,7 @@ fn cstring(s: &str) -> Result<CString> {
     CString::try_from_fmt(fmt!("{s}"))
 }
 
-fn sweep(name: &str) -> Result<Sweep> {
+fn sweep(name: &str, disabled: bool) -> Result<Sweep> {
     let cname = cstring(name)?;
     // The first probe tells where the function is; its size comes from kallsyms.
     let first = probe(Target::symbol(&cname))?;
@@ -176,9 +180,14 @@ fn sweep(name: &str) -> Result<Sweep> {
         einval: 0,
         eopnotsupp: 0,
         other: 0,
+        next: 0,
     };
     for off in 0..size {
-        match probe(Target::address(start).offset(off as u32)) {
+        let mut target = Target::address(start).offset(off as u32);
+        if disabled {
+            target = target.disabled();
+        }
+        match probe(target) {
             Ok(p) => s.probes.push(p, GFP_KERNEL)?,
             Err(e) if e == EILSEQ => s.eilseq += 1,
             Err(e) if e == EINVAL => s.einval += 1,
@@ -239,7 +248,24 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
             .disable()?,
         "sweep" => {
             inner.sweep = None;
-            inner.sweep = Some(sweep(words.next().ok_or(EINVAL)?)?);
+            let name = words.next().ok_or(EINVAL)?;
+            inner.sweep = Some(sweep(name, words.next() == Some("disabled"))?);
+        }
+        "sweepnext" => {
+            let n = parse_num(words.next().ok_or(EINVAL)?)?;
+            let s = inner.sweep.as_mut().ok_or(ENOENT)?;
+            let start = s.next;
+            if start >= s.probes.len() {
+                return Err(ENOENT);
+            }
+            for p in &mut s.probes[start.saturating_sub(n)..start] {
+                p.as_mut().disable()?;
+            }
+            let end = (start + n).min(s.probes.len());
+            for p in &mut s.probes[start..end] {
+                p.as_mut().enable()?;
+            }
+            s.next = end;
         }
         "unsweep" => inner.sweep = None,
         "kret" => {

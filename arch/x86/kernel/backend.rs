@@ -388,7 +388,7 @@ unsafe extern "C" fn notify(
 ) -> c_int {
     // SAFETY: `data` points to the chain's `struct die_args`; the returned `pt_regs` is the
     // trapped context, valid and exclusively ours for the notification.
-    let Some(regs) = (unsafe { rkp_die_int3_regs(val as usize, data).as_mut() }) else {
+    let Some(regs) = (unsafe { rkp_die_int3_regs(val, data).as_mut() }) else {
         return bindings::NOTIFY_DONE as c_int;
     };
     if crate::hit::on_trap(regs) {

@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes x86_64-debug
+# kernels: x86_64 x86_64-kprobes x86_64-debug arm64
 # SPDX-License-Identifier: GPL-2.0
 # A client module that leaks its registrations (mem::forget) and is unloaded: rkprobes
 # unregisters its probes before its handler text is freed. Without that, the next fork or

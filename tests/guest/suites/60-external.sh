@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes x86_64-debug
+# kernels: x86_64 x86_64-kprobes x86_64-debug arm64
 # SPDX-License-Identifier: GPL-2.0
 # A client module built outside rkprobes' Kbuild (tests/external-client) prints its own KTAP
 # suite ("external"): one result when it loads, one when it unloads after some forks.

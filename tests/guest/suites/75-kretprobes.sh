@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes x86_64-debug
+# kernels: x86_64 x86_64-kprobes x86_64-debug arm64
 # SPDX-License-Identifier: GPL-2.0
 # Return probes with callers that sleep inside the probed function: maxactive exhaustion
 # counted exactly, `r` in the list, unregistering and unloading while returns are pending,

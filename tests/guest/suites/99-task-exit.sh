@@ -1,4 +1,4 @@
-# kernels: x86_64 x86_64-kprobes x86_64-debug
+# kernels: x86_64 x86_64-kprobes x86_64-debug arm64
 # SPDX-License-Identifier: GPL-2.0
 # What a task that exits inside a probed function does: a return probe on do_exit, which never
 # returns. Each exiting task keeps its instance while the probe is registered (maxactive bounds
