@@ -7,7 +7,7 @@
 #   make KDIR=<tree> [ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-]
 #                             ... against your own built kernel tree (CONFIG_RUST=y)
 #   make check                every test: host, module builds, harness self-tests, VM suites
-#   make demo                 boot the x86_64 test kernel, load kretprobe_example.ko, fork
+#   make demo [ARCH=arm64]    boot a test kernel, load kretprobe_example.ko, fork
 #   make run SCRIPT=<file> [ARCH=arm64|KERNEL=...] [SMP=n]   run a script in a test VM
 #   make shell [ARCH=arm64|KERNEL=...] [SMP=n]               interactive shell in a test VM
 #   make decode-check ELF=<file>   compare our x86-64 decoder with objdump on any ELF file
@@ -33,8 +33,8 @@ check:
 	scripts/check.sh
 
 demo:
-	scripts/build-modules.sh x86_64 >/dev/null
-	scripts/vm.sh --kernel x86_64 --mode run --script scripts/demo-guest.sh
+	scripts/build-modules.sh $(KERNEL) >/dev/null
+	scripts/vm.sh --kernel $(KERNEL) --mode run --script scripts/demo-guest.sh
 
 run:
 	@test -n "$(SCRIPT)" || { echo "usage: make run SCRIPT=<file> [ARCH=arm64|KERNEL=name]"; exit 2; }

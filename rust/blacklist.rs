@@ -14,7 +14,7 @@
 
 use kernel::{bindings, prelude::*};
 
-use crate::arch;
+use crate::arch::{Arch, Trap};
 use crate::kallsyms;
 use crate::logic::blacklist::{contains, has_prefix, listed, names, AREAS, PREFIXES};
 
@@ -66,7 +66,7 @@ impl Blacklist {
             let base = e.name.split(|&c| c == b'.').next().unwrap_or(e.name);
             if listed(&sorted, e.name)
                 || has_prefix(PREFIXES, e.name)
-                || arch::TRAP_PATH.contains(&base)
+                || Arch::TRAP_PATH.contains(&base)
             {
                 failed |= starts.push(e.addr, GFP_KERNEL).is_err();
             }

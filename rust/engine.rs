@@ -11,26 +11,35 @@
 //! breakpoint is removed (and every CPU serialised, which waits for CPUs in the trap handler
 //! or in a slot) before the address is unpublished; memory is freed only after a grace period
 //! that follows the unpublish.
+//!
+//! This file holds the registry and kprobe registration; `engine/` the rest: resolving
+//! targets (`resolve.rs`), publishing snapshots (`publish.rs`), return probes
+//! (`returns.rs`, and `via_ftrace.rs` for those hooked through ftrace), and module text that
+//! goes or comes (`going.rs`).
 
 use kernel::{
     bindings,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        rcu, Mutex, MutexGuard,
+        rcu, Mutex,
     },
 };
 
-use crate::abi::{RawKprobe, RawKretprobe, FLAG_DISABLED, FLAG_GONE};
-use crate::arch;
+use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use crate::arch::{self, Arch, Arming, Insns};
 use crate::blacklist::Blacklist;
-use crate::fexit;
 use crate::kallsyms;
-use crate::kretprobes::{self, Pool};
+use crate::kretprobes::Pool;
 use crate::percpu::CpuStates;
 use crate::sites::Sites;
 use crate::slots::Slots;
+use crate::snapshot::{Code, Snapshot};
 
+mod going;
+mod publish;
+mod resolve;
+mod returns;
 mod via_ftrace;
 
 /// The engine the trap handler, the exported API and debugfs use; set while the module is live.
@@ -43,12 +52,6 @@ pub(crate) fn current() -> Option<&'static Engine> {
     // (which waits for running callbacks) and after every client (which holds a module
     // reference) is gone.
     unsafe { CURRENT.load(Acquire).as_ref() }
-}
-
-/// The code under one probed address: shared by every probe there, never changed after
-/// creation (the hit path reads it without locks).
-pub(crate) struct Code {
-    pub(crate) probe: arch::Probe,
 }
 
 /// A probed address.
@@ -67,7 +70,7 @@ struct Site {
 
 impl Site {
     fn addr(&self) -> usize {
-        self.code.probe.addr
+        Arch::addr(&self.code.probe)
     }
 
     /// Whether the breakpoint should be in place.
@@ -79,35 +82,6 @@ impl Site {
                 .probes
                 .iter()
                 .any(|&p| unsafe { (*p).flags.load(Relaxed) } & (FLAG_DISABLED | FLAG_GONE) == 0)
-    }
-}
-
-/// One probed address as the hit path sees it.
-pub(crate) struct Entry {
-    pub(crate) addr: usize,
-    pub(crate) code: *const Code,
-    /// The probes at `addr`, newest first.
-    pub(crate) probes: KVec<*mut RawKprobe>,
-}
-
-/// What the hit path reads: every probed address, sorted, and every return probe's pool.
-pub(crate) struct Snapshot {
-    entries: KVec<Entry>,
-    pools: KVec<*const Pool>,
-}
-
-impl Snapshot {
-    /// The pools of the return probes, including those still draining.
-    pub(crate) fn pools(&self) -> &[*const Pool] {
-        &self.pools
-    }
-
-    /// The entry for `addr`, if it is probed.
-    pub(crate) fn find(&self, addr: usize) -> Option<&Entry> {
-        self.entries
-            .binary_search_by_key(&addr, |e| e.addr)
-            .ok()
-            .map(|i| &self.entries[i])
     }
 }
 
@@ -250,63 +224,6 @@ impl Engine {
         );
     }
 
-    /// The current snapshot. The caller must be in an RCU read-side critical section (which
-    /// includes running with interrupts off), and use it only inside it.
-    pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
-        // SAFETY: Snapshots are freed only after a grace period following their replacement,
-        // so one read inside a read-side critical section stays valid through it.
-        unsafe { self.snapshot.load(Acquire).as_ref() }
-    }
-
-    /// Builds the snapshot of `reg`: every site that still has probes.
-    fn build(reg: &Registry) -> Result<KBox<Snapshot>> {
-        let mut entries = KVec::with_capacity(reg.sites.len(), GFP_KERNEL)?;
-        for site in reg
-            .sites
-            .iter()
-            .filter(|s| (!s.probes.is_empty() || s.armed) && !s.gone)
-        {
-            let mut probes = KVec::with_capacity(site.probes.len(), GFP_KERNEL)?;
-            probes.extend_from_slice(&site.probes, GFP_KERNEL)?;
-            entries.push(
-                Entry {
-                    addr: site.addr(),
-                    code: &*site.code,
-                    probes,
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        entries.sort_unstable_by_key(|e| e.addr);
-        let mut pools = KVec::with_capacity(reg.pools.len(), GFP_KERNEL)?;
-        for pool in reg.pools.iter() {
-            pools.push(core::ptr::from_ref::<Pool>(pool), GFP_KERNEL)?;
-        }
-        Ok(KBox::new(Snapshot { entries, pools }, GFP_KERNEL)?)
-    }
-
-    /// Publishes a snapshot of `reg`, then waits for a grace period and frees the previous
-    /// one: afterwards no CPU can see what `reg` no longer has.
-    fn publish(&self, reg: &Registry) -> Result {
-        let new = KBox::into_raw(Self::build(reg)?);
-        let old = self.snapshot.xchg(new, Release);
-        rcu::synchronize_rcu();
-        if !old.is_null() {
-            // SAFETY: `old` came from `KBox::into_raw` in an earlier publish; after the grace
-            // period no reader can still hold it.
-            drop(unsafe { KBox::from_raw(old) });
-        }
-        Ok(())
-    }
-
-    /// [`Self::publish`] for paths that cannot fail (unregistration): retries until memory
-    /// for the snapshot is found.
-    fn publish_retrying(&self, reg: &Registry) {
-        while self.publish(reg).is_err() {
-            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
-        }
-    }
-
     /// Puts the breakpoint of `site` in place or takes it out, as its probes and the global
     /// switch say.
     fn update_arming(site: &mut Site, all_disarmed: bool) -> Result {
@@ -317,9 +234,9 @@ impl Engine {
         let want = site.wants_armed(all_disarmed);
         if want != site.armed {
             if want {
-                arch::arm(&site.code.probe)?;
+                Arch::arm(&site.code.probe)?;
             } else {
-                arch::disarm(&site.code.probe)?;
+                Arch::disarm(&site.code.probe)?;
             }
             site.armed = want;
         }
@@ -332,85 +249,6 @@ impl Engine {
             .iter()
             .find(|s| s.addr() == addr && s.armed)
             .map(|s| &s.code.probe)
-    }
-
-    /// Resolves a probe's target and returns it with the registry locked, such that no
-    /// module came or went since it was resolved. Symbol look-ups read `/proc/kallsyms`,
-    /// which takes a seq_file lock: never under the registry mutex, which clients may call
-    /// into while holding locks of their own.
-    fn resolve_locked(
-        &self,
-        p: &RawKprobe,
-    ) -> Result<(usize, arch::Function, MutexGuard<'_, Registry>)> {
-        loop {
-            let generation = self.registry.lock().generation;
-            let resolved = self.resolve(p);
-            let reg = self.registry.lock();
-            // A module came or went meanwhile: the answer, success or failure (reading
-            // `/proc/kallsyms` while the module list changes can miss a symbol), may be stale.
-            if reg.generation == generation {
-                return resolved.map(|(addr, func)| (addr, func, reg));
-            }
-        }
-    }
-
-    /// Resolves a probe's target to an address and the function containing it.
-    fn resolve(&self, p: &RawKprobe) -> Result<(usize, arch::Function)> {
-        // Each refusal says why in the log (Documentation/errors.rst lists them); a bad
-        // offset (`EILSEQ`) does not, as in Linux: sweeps try every byte.
-        let refuse = |errno: Error, why: core::fmt::Arguments<'_>| {
-            pr_info!("cannot probe {why}: {}\n", errno_name(errno));
-            errno
-        };
-        let base = match (p.symbol_name.is_null(), p.addr) {
-            (true, 0) => {
-                return Err(refuse(
-                    EINVAL,
-                    format_args!("nothing: no symbol or address"),
-                ))
-            }
-            (false, 1..) => {
-                return Err(refuse(EINVAL, format_args!("both a symbol and an address")))
-            }
-            (true, addr) => addr,
-            (false, 0) => {
-                // SAFETY: The ABI requires `symbol_name` to be NUL-terminated when set.
-                let name = unsafe { CStr::from_char_ptr(p.symbol_name) };
-                kallsyms::lookup(name.to_bytes()).map_err(|e| {
-                    refuse(
-                        e,
-                        format_args!("{}: no such symbol", name.to_str().unwrap_or("?")),
-                    )
-                })?
-            }
-        };
-        let addr = base
-            .checked_add(p.offset as usize)
-            .ok_or_else(|| refuse(EINVAL, format_args!("{base:#x}+{:#x}: overflows", p.offset)))?;
-        let desc = kallsyms::Description::of(addr);
-        let Some(d) = desc.as_ref().and_then(|d| d.parsed()) else {
-            return Err(refuse(ENOENT, format_args!("{addr:#x}: in no symbol")));
-        };
-        if d.name.starts_with(b"__cfi_") || d.name.starts_with(b"__pfx_") {
-            return Err(refuse(
-                EINVAL,
-                format_args!("{addr:#x}: CFI or padding before a function"),
-            ));
-        }
-        if self.blacklist.contains(addr) {
-            return Err(refuse(EINVAL, format_args!("{addr:#x}: blacklisted")));
-        }
-        let func = arch::Function::new(addr - d.offset, d.size);
-        // Core kernel text is known; anything else (module text) is checked in kallsyms.
-        let is_text = !self.kernel_text.is_init(addr)
-            && (self.kernel_text.contains(addr)
-                || kallsyms::is_text(func.start, d.name, d.module)?);
-        if !is_text {
-            return Err(refuse(EINVAL, format_args!("{addr:#x}: not (live) text")));
-        }
-        let addr = arch::canonical_addr(addr, &func);
-        self.sites.check(addr, func.start)?;
-        Ok((addr, func))
     }
 
     /// `register_kprobe()`.
@@ -464,7 +302,7 @@ impl Engine {
                 reg.sites.reserve(1, GFP_KERNEL)?;
                 let probes = KVec::with_capacity(1, GFP_KERNEL)?;
                 let code = KBox::<Code>::new_uninit(GFP_KERNEL)?;
-                let prepared = arch::Probe::prepare(addr, &func, &mut reg.slots, |a| {
+                let prepared = Arch::prepare(addr, &func, &mut reg.slots, |a| {
                     Self::recover(&reg.sites, a)
                 })?;
                 let site = Site {
@@ -520,7 +358,7 @@ impl Engine {
             if !site.probes.is_empty() || site.armed {
                 return true;
             }
-            site.code.probe.release(slots);
+            Arch::release(&mut site.code.probe, slots);
             false
         });
         for &p in probes {
@@ -545,284 +383,6 @@ impl Engine {
                 bindings::module_put(self.module.as_ptr());
             }
         }
-    }
-
-    /// Marks every probe in `[start, end)` gone: the text is about to be freed. The text is
-    /// not touched; the probes stay registered (and listed with `[GONE]`) until their owners
-    /// unregister them.
-    pub(crate) fn code_going(&self, start: usize, end: usize) {
-        let mut reg = self.registry.lock();
-        reg.generation += 1;
-        if reg.going.push((start, end), GFP_KERNEL).is_err() {
-            pr_warn!("cannot remember freed text {start:#x}-{end:#x}\n");
-        }
-        let mut any = false;
-        for site in reg
-            .sites
-            .iter_mut()
-            .filter(|s| (start..end).contains(&s.addr()) && !s.gone)
-        {
-            site.gone = true;
-            if core::mem::take(&mut site.armed) {
-                arch::forget(&site.code.probe);
-            }
-            if site.stuck {
-                site.stuck = false;
-                // SAFETY: Taken when the site got stuck; the text it guarded is going away.
-                unsafe { bindings::module_put(self.module.as_ptr()) };
-            }
-            for &p in site.probes.iter() {
-                // SAFETY: Registered, hence valid, while we hold the mutex.
-                unsafe {
-                    (*p).flags
-                        .store((*p).flags.load(Relaxed) | FLAG_GONE, Relaxed)
-                };
-            }
-            any = true;
-        }
-        for pool in reg.ftrace_pools() {
-            // SAFETY: Registered, hence valid, while we hold the mutex.
-            let kp = unsafe { &(*pool.probe()).kp };
-            if (start..end).contains(&kp.resolved.load(Relaxed)) {
-                kp.flags.store(kp.flags.load(Relaxed) | FLAG_GONE, Relaxed);
-                reg.update_ftrace_arming(pool);
-            }
-        }
-        if any {
-            // Unpublish the gone sites; after the grace period no CPU uses their slots.
-            self.publish_retrying(&reg);
-            let reg = &mut *reg;
-            for site in reg.sites.iter_mut().filter(|s| s.gone) {
-                site.code.probe.release(&mut reg.slots);
-            }
-        }
-    }
-
-    /// The module whose text is `[start, end)` is going away: probes whose handlers are
-    /// there are still registered only if it leaked them (`mem::forget` of a registration,
-    /// or a C module that forgot to unregister). Unregisters them before the text is freed,
-    /// so that no CPU calls into freed text; their memory is never touched again.
-    pub(crate) fn handlers_going(&self, start: usize, end: usize) {
-        let in_text = |f: Option<usize>| f.is_some_and(|a| (start..end).contains(&a));
-        let mut kprobes = KVec::<*mut RawKprobe>::new();
-        let mut kretprobes = KVec::<*mut RawKretprobe>::new();
-        {
-            let reg = self.registry.lock();
-            for probe in reg.probes() {
-                let (p, rp) = (probe.kp, probe.kp.cast::<RawKretprobe>());
-                // SAFETY: Registered, hence valid, while we hold the mutex; a return probe's
-                // `kp` is the first field of its `RawKretprobe`.
-                let leaked = unsafe {
-                    if probe.is_return {
-                        in_text((*rp).handler.map(|f| f as usize))
-                            || in_text((*rp).entry_handler.map(|f| f as usize))
-                    } else {
-                        in_text((*p).pre_handler.map(|f| f as usize))
-                            || in_text((*p).post_handler.map(|f| f as usize))
-                    }
-                };
-                let pushed = match (leaked, probe.is_return) {
-                    (false, _) => Ok(()),
-                    (true, true) => kretprobes.push(rp, GFP_KERNEL),
-                    (true, false) => kprobes.push(p, GFP_KERNEL),
-                };
-                if pushed.is_err() {
-                    pr_err!("no memory to unregister a probe whose module is going away\n");
-                }
-            }
-        }
-        if kprobes.is_empty() && kretprobes.is_empty() {
-            return;
-        }
-        pr_warn!(
-            "a module going away left {} probes registered: unregistering them\n",
-            kprobes.len() + kretprobes.len()
-        );
-        // SAFETY: Registered probes are valid; their module's exit has run, so nothing else
-        // unregisters or frees them concurrently.
-        unsafe {
-            self.unregister(&kprobes);
-            self.unregister_kretprobes(&kretprobes);
-        }
-    }
-
-    /// A module's text at `[start, end)` is live: forget freed text it reuses.
-    pub(crate) fn code_coming(&self, start: usize, end: usize) {
-        let mut reg = self.registry.lock();
-        reg.generation += 1;
-        reg.going.retain(|&mut (s, e)| e <= start || s >= end);
-    }
-
-    /// `register_kretprobe()`.
-    ///
-    /// # Safety
-    ///
-    /// As [`Engine::register`], for `rp` and its handlers.
-    pub(crate) unsafe fn register_kretprobe(&self, rp: *mut RawKretprobe) -> Result {
-        // SAFETY: Valid per the function's safety requirement.
-        let claim = Claim::take(unsafe { &(*rp).kp.registered })?;
-        // SAFETY: Per the function's safety requirement; claimed.
-        unsafe { self.register_kretprobe_claimed(rp) }?;
-        claim.keep();
-        Ok(())
-    }
-
-    /// Registers `rp`, which the caller claimed.
-    ///
-    /// # Safety
-    ///
-    /// As [`Engine::register_kretprobe`]; the caller holds the [`Claim`] of `rp`'s `kp`.
-    unsafe fn register_kretprobe_claimed(&self, rp: *mut RawKretprobe) -> Result {
-        // SAFETY: Valid per the function's safety requirement; shared, as in `register`.
-        let r = unsafe { &*rp };
-        if r.data_size > kretprobes::MAX_DATA_SIZE {
-            pr_info!(
-                "cannot probe returns with {} bytes of data per call (at most {}): E2BIG\n",
-                r.data_size,
-                kretprobes::MAX_DATA_SIZE
-            );
-            return Err(E2BIG);
-        }
-        if r.maxactive.load(Relaxed) <= 0 {
-            // SAFETY: A plain read of a variable the kernel sets at boot.
-            let cpus = unsafe { kernel::bindings::__num_possible_cpus } as i32;
-            r.maxactive.store((2 * cpus).max(10), Relaxed);
-        }
-        // Only a function's entry (or the instruction after its ENDBR) has the return
-        // address at the top of the stack.
-        let (addr, func, reg) = self.resolve_locked(&r.kp)?;
-        if addr != arch::canonical_addr(func.start, &func) {
-            pr_info!("cannot probe returns at {addr:#x}: not a function's entry: EINVAL\n");
-            return Err(EINVAL);
-        }
-        if let Some(site) = fexit::site(&func) {
-            // SAFETY: Per the function's safety requirement.
-            return unsafe { self.register_via_ftrace(rp, site, reg) };
-        }
-        drop(reg);
-        let maxactive = r.maxactive.load(Relaxed) as usize;
-        let pool = Pool::new(rp, maxactive, r.data_size, self.module, false)?;
-        r.pool.store(
-            core::ptr::from_ref::<Pool>(&pool).cast_mut().cast(),
-            Release,
-        );
-        // SAFETY: Claimed, so nothing else reads or writes the handlers until the probe is
-        // published (which orders these writes before the hit path's reads).
-        unsafe {
-            (*rp).kp.pre_handler = Some(kretprobes::entry_pre_handler);
-            (*rp).kp.post_handler = None;
-        }
-        r.nmissed.store(0, Relaxed);
-        let mut reg = self.registry.lock();
-        Self::reclaim_dead(&reg);
-        reg.pools.push(pool, GFP_KERNEL)?;
-        drop(reg);
-        // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
-        if let Err(e) = unsafe { self.register_claimed(&raw mut (*rp).kp) } {
-            self.drop_pools(&[rp]);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// `unregister_kretprobes()`: calls still inside the functions return through the
-    /// trampoline without a handler; their pools are freed once they all have.
-    ///
-    /// # Safety
-    ///
-    /// Each pointer must be valid (registered with [`Engine::register_kretprobe`], or never).
-    pub(crate) unsafe fn unregister_kretprobes(&self, rps: &[*mut RawKretprobe]) {
-        // First no new entries: the entry probes go (disarmed, then a grace period). Calls
-        // that entered before still get their return handler.
-        // CAST: `kp` is the first field of the `repr(C)` `RawKretprobe`.
-        let kp = |rp: &*mut RawKretprobe| rp.cast::<RawKprobe>();
-        if let Ok(mut kps) = KVec::with_capacity(rps.len(), GFP_KERNEL) {
-            rps.iter()
-                .for_each(|rp| kps.push_within_capacity(kp(rp)).unwrap_or(()));
-            // SAFETY: Per the function's safety requirement.
-            unsafe { self.unregister(&kps) };
-        } else {
-            // Without memory for the batch, one grace period each.
-            // SAFETY: Per the function's safety requirement.
-            rps.iter()
-                .for_each(|rp| unsafe { self.unregister(&[kp(rp)]) });
-        }
-        // Then no more return handlers: detach the pools, and wait for the handlers that saw
-        // them attached.
-        let mut reg = self.registry.lock();
-        let mine = |p: &&KBox<Pool>| rps.contains(&p.probe());
-        for pool in reg.pools.iter().filter(mine) {
-            pool.unhook_ftrace();
-            pool.detach();
-        }
-        rcu::synchronize_rcu();
-        Self::reclaim_dead(&reg);
-        // Calls pending through ftrace never come back to rkprobes now: free them.
-        let released: usize = reg
-            .pools
-            .iter()
-            .filter(|p| p.via_ftrace() && p.probe().is_null())
-            .map(|p| p.release_all())
-            .sum();
-        if released > 0 {
-            pr_info!("{released} calls still pending will return without their handler\n");
-        }
-        let pending: usize = reg.pools.iter().map(|p| p.pending()).sum();
-        if pending > 0 {
-            pr_info!("{pending} calls still pending: rkprobes stays loaded until they return\n");
-        }
-        self.reap_pools(&mut reg);
-    }
-
-    /// Frees the instances that tasks which died inside hooked calls left behind.
-    fn reclaim_dead(reg: &Registry) {
-        let freed: usize = reg.pools.iter().map(|p| p.reclaim_dead()).sum();
-        if freed > 0 {
-            pr_info!("reclaimed {freed} return instances of tasks that exited in probed calls\n");
-        }
-    }
-
-    /// Detaches the pools of `rps` (never registered) and frees every drained pool.
-    fn drop_pools(&self, rps: &[*mut RawKretprobe]) {
-        let mut reg = self.registry.lock();
-        for pool in reg.pools.iter().filter(|p| rps.contains(&p.probe())) {
-            pool.detach();
-        }
-        self.reap_pools(&mut reg);
-    }
-
-    /// Frees the pools of unregistered return probes whose calls have all returned.
-    pub(crate) fn reap(&self) {
-        let mut reg = self.registry.lock();
-        let before = reg.pools.len();
-        self.reap_pools(&mut reg);
-        let freed = before - reg.pools.len();
-        if freed > 0 {
-            pr_info!("freed {freed} return-probe pools: their last pending calls returned\n");
-        }
-    }
-
-    /// Frees the pools no call uses any more (after unpublishing them).
-    fn reap_pools(&self, reg: &mut Registry) {
-        if !reg.pools.iter().any(|p| p.drained()) {
-            return;
-        }
-        // Room for all of them first: a pool may only be freed after the grace period.
-        let Ok(mut drained) = KVec::with_capacity(reg.pools.len(), GFP_KERNEL) else {
-            return;
-        };
-        let mut i = 0;
-        while i < reg.pools.len() {
-            if !reg.pools[i].drained() {
-                i += 1;
-                continue;
-            }
-            if let Ok(pool) = reg.pools.remove(i) {
-                let _ = drained.push_within_capacity(pool);
-            }
-        }
-        self.publish_retrying(reg);
-        drop(drained);
     }
 
     /// `unregister_kprobes()`: one grace period for the whole batch. Probes that are not

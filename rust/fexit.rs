@@ -17,7 +17,7 @@ use kernel::{
     sync::atomic::Relaxed,
 };
 
-use crate::arch;
+use crate::arch::Function;
 use crate::kretprobes::Pool;
 use crate::percpu::status;
 
@@ -34,8 +34,8 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// Where the returns of `func` are hooked through ftrace: its ftrace site, if [`enabled`].
-pub(crate) fn site(func: &arch::Function) -> Option<usize> {
-    func.ftrace_site().filter(|_| enabled())
+pub(crate) fn site(func: &Function) -> Option<usize> {
+    func.ftrace_site.filter(|_| enabled())
 }
 
 /// Hooks the function whose ftrace site is `site` for `pool`, which must stay valid until

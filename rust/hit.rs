@@ -7,10 +7,11 @@
 use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
-use crate::arch;
-use crate::engine::{Engine, Entry};
+use crate::arch::{Arch, Returns, Step, Trap};
+use crate::engine::Engine;
 use crate::kretprobes;
 use crate::percpu::{status, CpuState, Frame};
+use crate::snapshot::Entry;
 
 fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
     for &p in entry.probes.iter() {
@@ -38,15 +39,15 @@ fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
 fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_regs) {
     // SAFETY: `code` lives as long as its snapshot entry.
     let code = unsafe { &*entry.code };
-    match arch::single_step(&code.probe, regs) {
-        arch::Step::Emulated => {
+    match Arch::single_step(&code.probe, regs) {
+        Step::Emulated => {
             if frame.status() == status::ACTIVE {
                 frame.set_status(status::SSDONE);
                 post_handlers(entry, regs);
             }
             cpu.pop();
         }
-        arch::Step::InSlot { interrupts_were_on } => {
+        Step::InSlot { interrupts_were_on } => {
             frame.set_interrupts_were_on(interrupts_were_on);
             if frame.status() == status::ACTIVE {
                 frame.set_status(status::SS);
@@ -58,7 +59,7 @@ fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_re
 /// Handles a breakpoint; `false` if it is not rkprobes'.
 fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     let cpu = engine.cpus.this_cpu();
-    let addr = arch::breakpoint_addr(regs);
+    let addr = Arch::breakpoint_addr(regs);
     // No `rcu::read_lock()`: traps run with interrupts off, which RCU counts as a read-side
     // critical section. Every call made here is to code rkprobes blacklists (its own text,
     // `rust_helper_*`), so none can trap again.
@@ -74,8 +75,8 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         let entry = frame.entry();
         // SAFETY: As in `step`.
         let code = unsafe { &*entry.code };
-        if arch::is_slot_trap(&code.probe, regs) {
-            arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
+        if Arch::is_slot_trap(&code.probe, regs) {
+            Arch::finish_slot(&code.probe, regs, frame.interrupts_were_on());
             if s == status::SS {
                 frame.set_status(status::SSDONE);
                 post_handlers(entry, regs);
@@ -85,7 +86,7 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         }
     }
 
-    if addr == arch::trampoline() {
+    if addr == Arch::trampoline() {
         // A hooked return. Probes hit inside the return handlers count as missed.
         if cpu.push(core::ptr::null(), status::RETURN).is_none() {
             return false;
@@ -137,7 +138,7 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     }
 
     // A breakpoint rkprobes just removed, hit by a CPU that was already on its way here.
-    arch::retry_if_stale(regs)
+    Arch::retry_if_stale(regs)
 }
 
 /// A breakpoint trapped in kernel mode with `regs` (the backend's trap entry calls this):

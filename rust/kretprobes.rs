@@ -45,7 +45,7 @@ extern "C" fn rkp_reap_pools() {
         engine.reap();
     }
 }
-use crate::arch;
+use crate::arch::{Arch, Returns};
 
 const FREE: u32 = 0;
 const CLAIMED: u32 = 1;
@@ -221,7 +221,7 @@ impl Pool {
         let mut ri = RawInstance {
             ret_addr: 0,
             task: Task::current_raw(),
-            frame: arch::stack_pointer(regs),
+            frame: Arch::stack_pointer(regs),
             data,
         };
         // SAFETY: `rp` is registered, so its handlers are callable in this context.
@@ -296,7 +296,7 @@ impl Pool {
         // SAFETY: `module` is this live module (it runs this code); the reference keeps the
         // trampoline alive until the call returns.
         unsafe { bindings::__module_get(self.module) };
-        let (ret, frame) = arch::hook_return(regs, arch::trampoline());
+        let (ret, frame) = Arch::hook_return(regs, Arch::trampoline());
         self.hook(i, ret, frame);
     }
 
@@ -314,7 +314,7 @@ impl Pool {
         // SAFETY: Armed, so `rp` is registered.
         unsafe { (*rp).kp.nhit.add(1, Relaxed) };
         let i = self.claim(rp, regs)?;
-        let frame = arch::stack_pointer(regs);
+        let frame = Arch::stack_pointer(regs);
         Some((i, self.hook(i, 0, frame)))
     }
 
@@ -392,7 +392,7 @@ pub(crate) unsafe extern "C" fn entry_pre_handler(
 /// on this frame, newest first, and sends the CPU on to the real return address. `false` if
 /// no instance matches (which would be a bug).
 pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> bool {
-    let frame = arch::returned_frame(regs);
+    let frame = Arch::returned_frame(regs);
     let task = Task::current_raw() as usize;
     let find = |newest: bool| {
         let mut best: Option<(&Pool, usize, u64)> = None;
@@ -423,7 +423,7 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
         return false;
     };
     let real = oldest_pool.instances[oldest].ret_addr.load(Relaxed);
-    arch::return_to(regs, real);
+    Arch::return_to(regs, real);
     while let Some((pool, i)) = find(true) {
         pool.complete(i, real, regs, true);
     }

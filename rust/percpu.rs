@@ -20,7 +20,7 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
 };
 
-use crate::engine::Entry;
+use crate::snapshot::Entry;
 
 /// Nesting levels per CPU.
 pub(crate) const MAX_DEPTH: usize = 4;

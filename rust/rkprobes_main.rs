@@ -9,14 +9,7 @@
 //! explains how it all works.
 
 pub mod abi;
-#[cfg(CONFIG_X86_64)]
-#[path = "../arch/x86/kernel/backend.rs"]
 mod arch;
-#[cfg(CONFIG_ARM64)]
-#[path = "../arch/arm64/kernel/backend.rs"]
-mod arch;
-#[cfg(not(any(CONFIG_X86_64, CONFIG_ARM64)))]
-compile_error!("rkprobes has no backend for this architecture (see arch/README.md)");
 #[cfg(all(CONFIG_ARM64, not(CONFIG_HAVE_HW_BREAKPOINT)))]
 compile_error!("rkprobes on arm64 traps with hardware breakpoints: it needs CONFIG_PERF_EVENTS=y");
 mod blacklist;
@@ -32,6 +25,7 @@ mod notifier;
 mod percpu;
 mod sites;
 mod slots;
+mod snapshot;
 
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
 #[allow(dead_code, unreachable_pub)]
@@ -81,7 +75,7 @@ impl kernel::Module for Rkprobes {
         let engine = KBox::pin_init(engine::Engine::new(module)?, GFP_KERNEL)?;
         engine::Engine::make_current(Some(&engine));
         let parts = || -> Result<_> {
-            let trap = KBox::pin_init(arch::trap_hook(), GFP_KERNEL)?;
+            let trap = KBox::pin_init(<arch::Arch as arch::Trap>::hook(), GFP_KERNEL)?;
             let modules = KBox::pin_init(modules::watch(), GFP_KERNEL)?;
             Ok((
                 trap,

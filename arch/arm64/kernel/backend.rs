@@ -28,9 +28,12 @@ use kernel::{
 
 use self::classify::{Plan, Refusal};
 use self::simulate::Machine;
+use crate::arch::{Arming, Function, Insns, Returns, Step, Trap};
 use crate::slots::Slots;
 
 extern "C" {
+    fn rkp_hwbp_init() -> c_int;
+    fn rkp_hwbp_exit();
     fn rkp_hwbp_register(addr: usize, err: *mut c_int) -> *mut c_void;
     fn rkp_hwbp_unregister(bp: *mut c_void);
     fn rkp_text_write(addr: usize, src: *const u8, len: usize) -> c_int;
@@ -41,27 +44,22 @@ extern "C" {
 }
 
 /// Bytes per out-of-line slot: the instruction and the branch to the landing.
-pub(crate) const SLOT_SIZE: usize = 8;
+const SLOT_SIZE: usize = 8;
 /// Slots in `slot_area.S` (`RKP_SLOT_AREA_SIZE / RKP_SLOT_SIZE` in `rkp_arm64.h`).
-pub(crate) const SLOT_COUNT: usize = 1024;
-
-/// The address of the first slot.
-pub(crate) fn slot_area() -> usize {
-    // Only the address is taken; nothing reads the area through Rust.
-    (&raw const rkp_slot_area) as usize
-}
+const SLOT_COUNT: usize = 1024;
 
 /// Functions on the breakpoint path that `NOKPROBE_SYMBOL()` or `noinstr` do not cover. None:
 /// the CPU masks debug exceptions (`PSTATE.D`) from the exception entry until its return, so
 /// a hardware breakpoint cannot fire again inside the path; a probe there misses those calls.
-pub(crate) const TRAP_PATH: &[&[u8]] = &[];
+const TRAP_PATH: &[&[u8]] = &[];
 
 /// `PSTATE.I`: IRQs masked.
 const PSR_I: u64 = 1 << 7;
 /// `PSTATE.BTYPE`: what kind of branch reached the instruction (BTI).
 const PSR_BTYPE: u64 = 3 << 10;
 
-/// An execute hardware breakpoint on every CPU, registered until dropped.
+/// An execute hardware breakpoint on every online CPU (and every CPU that comes online while
+/// [`TrapHook`] lives), registered until dropped.
 struct HwBreakpoint(*mut c_void);
 
 impl HwBreakpoint {
@@ -81,7 +79,7 @@ impl HwBreakpoint {
 impl Drop for HwBreakpoint {
     fn drop(&mut self) {
         // SAFETY: Registered in `new`. Unregistering removes the breakpoint from every CPU
-        // through a cross-call, which waits for a CPU inside the handler.
+        // through cross-calls, which wait for a CPU inside the handler.
         unsafe { rkp_hwbp_unregister(self.0) };
     }
 }
@@ -91,23 +89,40 @@ unsafe impl Send for HwBreakpoint {}
 // SAFETY: As above; shared references do nothing with it.
 unsafe impl Sync for HwBreakpoint {}
 
-/// What routes breakpoints to rkprobes while it lives: the landing's breakpoint (probes'
-/// breakpoints come and go with the probes).
-#[pin_data]
+/// What routes breakpoints to rkprobes while it lives: the CPU hotplug state that gives
+/// CPUs coming online the breakpoints, and the landing's breakpoint (probes' breakpoints come
+/// and go with the probes).
+///
+/// # Invariants
+///
+/// The hotplug state is set up from initialisation until drop.
+#[pin_data(PinnedDrop)]
 pub(crate) struct TrapHook {
-    _landing: HwBreakpoint,
+    landing: Option<HwBreakpoint>,
 }
 
-/// Registers the landing's breakpoint.
-pub(crate) fn trap_hook() -> impl PinInit<TrapHook, Error> {
-    try_pin_init!(TrapHook {
-        _landing: HwBreakpoint::new(landing()).inspect_err(|e| {
-            pr_err!(
-                "cannot place the hardware breakpoint of the landing (errno {})\n",
-                e.to_errno()
-            );
-        })?,
-    }? Error)
+fn start() -> Result<HwBreakpoint> {
+    // SAFETY: No preconditions; undone in `TrapHook`'s drop, or below.
+    to_result(unsafe { rkp_hwbp_init() })?;
+    HwBreakpoint::new(landing()).inspect_err(|e| {
+        pr_err!(
+            "cannot place the hardware breakpoint of the landing (errno {})\n",
+            e.to_errno()
+        );
+        // SAFETY: Set up above, and no breakpoint is registered.
+        unsafe { rkp_hwbp_exit() };
+    })
+}
+
+#[pinned_drop]
+impl PinnedDrop for TrapHook {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Not structurally pinned; only taken here.
+        drop(unsafe { self.get_unchecked_mut() }.landing.take());
+        // SAFETY: Set up at initialisation (invariant); no breakpoint is left (every probe
+        // is unregistered before rkprobes unloads, and the landing's went above).
+        unsafe { rkp_hwbp_exit() };
+    }
 }
 
 fn landing() -> usize {
@@ -148,30 +163,6 @@ fn text_read(addr: usize) -> Result<u32> {
     }
 }
 
-/// What the probed function looks like, to validate a probe address in it.
-pub(crate) struct Function {
-    /// Its first byte.
-    pub(crate) start: usize,
-}
-
-impl Function {
-    /// The function at `[start, start + size)` (fixed-size instructions need no walk).
-    pub(crate) fn new(start: usize, _size: usize) -> Self {
-        Self { start }
-    }
-
-    /// ftrace's site at its entry: the arm64 backend hooks no returns through ftrace.
-    pub(crate) fn ftrace_site(&self) -> Option<usize> {
-        None
-    }
-}
-
-/// Where a probe at `addr` goes: there (return probes hook at the entry, before `paciasp`
-/// signs the return address).
-pub(crate) fn canonical_addr(addr: usize, _func: &Function) -> usize {
-    addr
-}
-
 /// The instruction under a probe, prepared for simulation or the slot.
 pub(crate) struct Probe {
     /// The probe address.
@@ -191,14 +182,13 @@ impl Probe {
     /// Errors as Linux's arm64 `arch_prepare_kprobe()`: `EINVAL` for a misaligned address, an
     /// instruction that cannot run out of line or be simulated, or one inside a load/store
     /// exclusive sequence; `ENOMEM` when no slot is free.
-    pub(crate) fn prepare<'a>(
-        addr: usize,
-        func: &Function,
-        slots: &mut Slots,
-        _recover: impl Fn(usize) -> Option<&'a Probe>,
-    ) -> Result<Self> {
+    fn prepare(addr: usize, func: &Function, slots: &mut Slots) -> Result<Self> {
         if addr % 4 != 0 {
             pr_info!("cannot probe {addr:#x}: not a multiple of 4: EINVAL\n");
+            return Err(EINVAL);
+        }
+        if addr + 4 > func.start + func.size {
+            pr_info!("cannot probe {addr:#x}: no whole instruction left in its function: EINVAL\n");
             return Err(EINVAL);
         }
         let insn = text_read(addr)?;
@@ -237,44 +227,6 @@ impl Probe {
         }
         Ok(probe)
     }
-
-    /// Gives the slot back. The caller has made sure no CPU can still be in it.
-    pub(crate) fn release(&mut self, slots: &mut Slots) {
-        if let Some(slot) = self.slot.take() {
-            slots.free(slot);
-        }
-    }
-}
-
-/// Places the probe's hardware breakpoint on every CPU.
-pub(crate) fn arm(probe: &Probe) -> Result {
-    let bp = HwBreakpoint::new(probe.addr).inspect_err(|e| {
-        if *e == ENOSPC {
-            pr_info!(
-                "cannot arm the probe at {:#x}: no hardware breakpoint register free: ENOSPC\n",
-                probe.addr
-            );
-        }
-    })?;
-    probe.armed.store(bp.0 as usize, Relaxed);
-    core::mem::forget(bp);
-    Ok(())
-}
-
-/// Removes the probe's hardware breakpoint. When this returns, no CPU is inside the handler
-/// for it or in its slot (the slot runs with interrupts masked, and removal waits for every
-/// CPU to take an interrupt).
-pub(crate) fn disarm(probe: &Probe) -> Result {
-    let bp = probe.armed.xchg(0, Relaxed);
-    if bp != 0 {
-        drop(HwBreakpoint(bp as *mut c_void));
-    }
-    Ok(())
-}
-
-/// The probed text is being freed: its breakpoint goes (nothing to restore).
-pub(crate) fn forget(probe: &Probe) {
-    let _ = disarm(probe);
 }
 
 fn user_regs(regs: &bindings::pt_regs) -> &bindings::user_pt_regs {
@@ -296,17 +248,6 @@ fn set_pc(regs: &mut bindings::pt_regs, to: usize) {
     let r = user_regs_mut(regs);
     r.pc = to as u64;
     r.pstate &= !PSR_BTYPE;
-}
-
-/// The address of the breakpoint that trapped: a hardware breakpoint traps before the
-/// instruction runs.
-pub(crate) fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
-    pc(regs)
-}
-
-/// A hardware breakpoint is gone once `disarm` returns: no stale trap can arrive.
-pub(crate) fn retry_if_stale(_regs: &mut bindings::pt_regs) -> bool {
-    false
 }
 
 /// The context of `regs` as the simulation sees it.
@@ -339,74 +280,161 @@ impl Machine for Regs<'_> {
     }
 }
 
-/// How a hit continues after the pre-handlers.
-pub(crate) enum Step {
-    /// The instruction was simulated: the post-handlers can run now.
-    Emulated,
-    /// The CPU will run the copy in the slot with interrupts masked, then trap at the
-    /// landing; `interrupts_were_on` is restored by [`finish_slot`].
-    InSlot { interrupts_were_on: bool },
-}
+/// The arm64 backend.
+pub(crate) struct Backend;
 
-/// Carries out the probed instruction: simulates it, or sends the CPU to its slot.
-pub(crate) fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
-    match (probe.plan, probe.slot) {
-        (Plan::Simulate(sim), _) => {
-            simulate::simulate(sim, probe.insn, probe.addr as u64, &mut Regs(regs));
-            Step::Emulated
+impl Insns for Backend {
+    type Probe = Probe;
+
+    const SLOT_SIZE: usize = SLOT_SIZE;
+    const SLOT_COUNT: usize = SLOT_COUNT;
+
+    fn slot_area() -> usize {
+        // Only the address is taken; nothing reads the area through Rust.
+        (&raw const rkp_slot_area) as usize
+    }
+
+    /// The backend never writes text: ftrace's sites need no care.
+    fn ftrace_site(_start: usize, _size: usize) -> Option<usize> {
+        None
+    }
+
+    /// There: return probes hook at the entry, before `paciasp` signs the return address.
+    fn canonical_addr(addr: usize, _func: &Function) -> usize {
+        addr
+    }
+
+    fn prepare<'a>(
+        addr: usize,
+        func: &Function,
+        slots: &mut Slots,
+        _recover: impl Fn(usize) -> Option<&'a Probe>,
+    ) -> Result<Probe> {
+        Probe::prepare(addr, func, slots)
+    }
+
+    fn addr(probe: &Probe) -> usize {
+        probe.addr
+    }
+
+    fn release(probe: &mut Probe, slots: &mut Slots) {
+        if let Some(slot) = probe.slot.take() {
+            slots.free(slot);
         }
-        (Plan::OutOfLine, Some(slot)) => {
-            let r = user_regs_mut(regs);
-            let interrupts_were_on = r.pstate & PSR_I == 0;
-            r.pstate |= PSR_I;
-            set_pc(regs, slot);
-            Step::InSlot { interrupts_were_on }
-        }
-        (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
     }
 }
 
-/// Whether this trap is the landing after `probe`'s slot.
-pub(crate) fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
-    probe.slot.is_some() && pc(regs) == landing()
-}
+impl Arming for Backend {
+    /// Places the probe's hardware breakpoint on every CPU; `ENOSPC` when a CPU has no
+    /// breakpoint register free.
+    fn arm(probe: &Probe) -> Result {
+        let bp = HwBreakpoint::new(probe.addr).inspect_err(|e| {
+            if *e == ENOSPC {
+                pr_info!(
+                    "cannot arm the probe at {:#x}: no hardware breakpoint register free: ENOSPC\n",
+                    probe.addr
+                );
+            }
+        })?;
+        probe.armed.store(bp.0 as usize, Relaxed);
+        core::mem::forget(bp);
+        Ok(())
+    }
 
-/// Moves the CPU from the landing to the instruction after the probe. Branches never run out
-/// of line, so the copy always falls through to the landing.
-pub(crate) fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
-    set_pc(regs, probe.addr + 4);
-    if interrupts_were_on {
-        user_regs_mut(regs).pstate &= !PSR_I;
+    /// Removes the breakpoint from every CPU (which waits for a CPU in the handler or in the
+    /// probe's slot: both run with interrupts masked).
+    fn disarm(probe: &Probe) -> Result {
+        let bp = probe.armed.xchg(0, Relaxed);
+        if bp != 0 {
+            drop(HwBreakpoint(bp as *mut c_void));
+        }
+        Ok(())
+    }
+
+    /// The breakpoint goes; there is nothing to restore.
+    fn forget(probe: &Probe) {
+        let _ = Self::disarm(probe);
     }
 }
 
-/// The address hooked returns go to.
-pub(crate) fn trampoline() -> usize {
-    landing()
+impl Trap for Backend {
+    type Hook = TrapHook;
+
+    const TRAP_PATH: &'static [&'static [u8]] = TRAP_PATH;
+
+    /// Sets up the hotplug state and registers the landing's breakpoint.
+    fn hook() -> impl PinInit<TrapHook, Error> {
+        try_pin_init!(TrapHook {
+            landing: Some(start()?),
+        }? Error)
+    }
+
+    /// A hardware breakpoint traps before the instruction runs.
+    fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
+        pc(regs)
+    }
+
+    /// A hardware breakpoint is gone once `disarm` returns: no stale trap can arrive.
+    fn retry_if_stale(_regs: &mut bindings::pt_regs) -> bool {
+        false
+    }
+
+    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+        match (probe.plan, probe.slot) {
+            (Plan::Simulate(sim), _) => {
+                simulate::simulate(sim, probe.insn, probe.addr as u64, &mut Regs(regs));
+                Step::Emulated
+            }
+            (Plan::OutOfLine, Some(slot)) => {
+                let r = user_regs_mut(regs);
+                let interrupts_were_on = r.pstate & PSR_I == 0;
+                r.pstate |= PSR_I;
+                set_pc(regs, slot);
+                Step::InSlot { interrupts_were_on }
+            }
+            (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
+        }
+    }
+
+    /// The landing, while this probe's copy ran (the hit path checks that first).
+    fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
+        probe.slot.is_some() && pc(regs) == landing()
+    }
+
+    /// Branches never run out of line, so the copy always falls through to the landing.
+    fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
+        set_pc(regs, probe.addr + 4);
+        if interrupts_were_on {
+            user_regs_mut(regs).pstate &= !PSR_I;
+        }
+    }
 }
 
-/// At a function's entry (before `paciasp` signs `x30`), makes it return to `to`. Returns the
-/// real return address and the frame to recognise the return by: the stack pointer, which
-/// is the same at the entry and after the return.
-pub(crate) fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
-    let r = user_regs_mut(regs);
-    let ret = core::mem::replace(&mut r.regs[30], to as u64);
-    (ret as usize, r.sp as usize)
-}
+impl Returns for Backend {
+    /// The landing.
+    fn trampoline() -> usize {
+        landing()
+    }
 
-/// The stack pointer of the trapped context.
-pub(crate) fn stack_pointer(regs: &bindings::pt_regs) -> usize {
-    user_regs(regs).sp as usize
-}
+    /// At the entry (before `paciasp` signs `x30`), swaps `x30`. The frame is the stack
+    /// pointer, which is the same at the entry and after the return.
+    fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
+        let r = user_regs_mut(regs);
+        let ret = core::mem::replace(&mut r.regs[30], to as u64);
+        (ret as usize, r.sp as usize)
+    }
 
-/// At the landing: the frame a hooked return comes back with (see [`hook_return`]).
-pub(crate) fn returned_frame(regs: &bindings::pt_regs) -> usize {
-    stack_pointer(regs)
-}
+    fn returned_frame(regs: &bindings::pt_regs) -> usize {
+        Self::stack_pointer(regs)
+    }
 
-/// At the landing: sends the CPU on to the real return address `to`, with `x30` holding it
-/// as after a direct return.
-pub(crate) fn return_to(regs: &mut bindings::pt_regs, to: usize) {
-    user_regs_mut(regs).regs[30] = to as u64;
-    set_pc(regs, to);
+    /// `x30` holds the real return address too, as after a direct return.
+    fn return_to(regs: &mut bindings::pt_regs, to: usize) {
+        user_regs_mut(regs).regs[30] = to as u64;
+        set_pc(regs, to);
+    }
+
+    fn stack_pointer(regs: &bindings::pt_regs) -> usize {
+        user_regs(regs).sp as usize
+    }
 }

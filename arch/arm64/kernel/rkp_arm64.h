@@ -9,6 +9,8 @@
 struct perf_event;
 struct pt_regs;
 
+int rkp_hwbp_init(void);
+void rkp_hwbp_exit(void);
 void *rkp_hwbp_register(unsigned long addr, int *err);
 void rkp_hwbp_unregister(void *bp);
 int rkp_text_write(unsigned long addr, const u8 *src, size_t len);

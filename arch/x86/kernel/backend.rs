@@ -4,8 +4,7 @@
 //! out-of-line slot followed by a second `int3` (or emulated in the trap handler), entry
 //! through the die notifier's `DIE_INT3`.
 //!
-//! The core calls [`Probe::prepare`], [`arm`]/[`disarm`], and on the hit path
-//! [`breakpoint_regs`], [`single_step`], [`is_slot_trap`] and [`finish_slot`].
+//! [`Backend`] implements the architecture interface (`rust/arch.rs`).
 
 // The decoder, classification and emulation are shared with the host crate `rkp-x86-insn`,
 // where `cargo test` covers them; not every item is used here.
@@ -26,11 +25,11 @@ use kernel::{
     prelude::*,
 };
 
-use crate::notifier::Notifier;
-
 use self::decode::MAX_INSN_LEN;
 use self::emulate::{flags, Machine};
 use self::prepare::{Plan, Refusal};
+use crate::arch::{Arming, Function, Insns, Returns, Step, Trap};
+use crate::notifier::Notifier;
 use crate::slots::Slots;
 
 extern "C" {
@@ -42,7 +41,7 @@ extern "C" {
 /// Functions on the x86 breakpoint path, from the exception entry to the die notifier chain,
 /// that `NOKPROBE_SYMBOL()` or `noinstr` do not already cover on every kernel: a probe in them
 /// would trap again before rkprobes could handle the first trap.
-pub(crate) const TRAP_PATH: &[&[u8]] = &[
+const TRAP_PATH: &[&[u8]] = &[
     b"exc_int3",
     b"do_int3",
     b"do_int3_user",
@@ -82,19 +81,13 @@ pub(crate) const TRAP_PATH: &[&[u8]] = &[
 ];
 
 /// Bytes per out-of-line slot: the longest instruction (14) and the breakpoint after it.
-pub(crate) const SLOT_SIZE: usize = 16;
+const SLOT_SIZE: usize = 16;
 /// Slots in `slot_area.S` (`RKP_SLOT_AREA_SIZE / RKP_SLOT_SIZE` in `rkp_x86.h`).
-pub(crate) const SLOT_COUNT: usize = 1024;
+const SLOT_COUNT: usize = 1024;
 
 extern "C" {
     /// `slot_area.S`: the first byte of the slot area.
     static rkp_slot_area: [u8; SLOT_SIZE * SLOT_COUNT];
-}
-
-/// The address of the first slot.
-pub(crate) fn slot_area() -> usize {
-    // Only the address is taken; nothing reads the area through Rust.
-    (&raw const rkp_slot_area) as usize
 }
 
 /// The breakpoint instruction.
@@ -129,20 +122,6 @@ fn text_read(addr: usize, buf: &mut [u8]) -> Result {
         Err(EFAULT)
     }
 }
-
-/// Writes the breakpoint at the probe's address.
-pub(crate) fn arm(probe: &Probe) -> Result {
-    text_write(probe.addr, &[INT3])
-}
-
-/// Puts back the first byte of the original instruction. When this returns, no CPU is still
-/// inside the trap handler or a slot for a hit that saw the breakpoint.
-pub(crate) fn disarm(probe: &Probe) -> Result {
-    text_write(probe.addr, &probe.original[..1])
-}
-
-/// The probed text is being freed with the breakpoint in it: nothing to restore.
-pub(crate) fn forget(_probe: &Probe) {}
 
 /// Whether `insn` (at `at`) is a jump another kprobes implementation wrote over probed code:
 /// Linux's optprobes replace instructions with `jmp rel32` to a detour buffer in a kprobes
@@ -180,39 +159,6 @@ pub(crate) struct Probe {
     slot: Option<usize>,
 }
 
-/// What the probed function looks like, to validate a probe address in it.
-pub(crate) struct Function {
-    /// Its first byte.
-    pub(crate) start: usize,
-    /// Its size.
-    pub(crate) size: usize,
-    /// ftrace's `__fentry__` site at its entry (after any `ENDBR`), if it has one.
-    ftrace_site: Option<usize>,
-}
-
-/// The length of an ftrace site: `call __fentry__` or the 5-byte NOP ftrace puts in its place.
-const FTRACE_SITE_LEN: usize = 5;
-
-impl Function {
-    /// The function at `[start, start + size)`. Process context (asks ftrace).
-    pub(crate) fn new(start: usize, size: usize) -> Self {
-        let entry = past_endbr(start, size);
-        let ftrace_site = (entry + FTRACE_SITE_LEN <= start + size
-            && crate::sites::is_ftrace_site(entry))
-        .then_some(entry);
-        Self {
-            start,
-            size,
-            ftrace_site,
-        }
-    }
-
-    /// ftrace's site at its entry, if it has one.
-    pub(crate) fn ftrace_site(&self) -> Option<usize> {
-        self.ftrace_site
-    }
-}
-
 /// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,
 /// or the poison `nopl -42(%rax)` that replaces (seals) the `ENDBR` of functions whose address
 /// is never taken (Linux's `__is_endbr()`, arch/x86/include/asm/ibt.h).
@@ -233,26 +179,6 @@ fn past_endbr(start: usize, size: usize) -> usize {
     }
 }
 
-/// Where a probe at `addr` in `func` really goes:
-/// - on IBT kernels, a probe at the start of a function that begins with an `ENDBR` moves past
-///   it, as Linux's `arch_adjust_kprobe_addr()` does (the `ENDBR` must stay in place for
-///   indirect calls);
-/// - a probe at the function's entry or at its ftrace site goes to the instruction after that
-///   site: ftrace rewrites the site whenever tracing of the function changes, and checks what
-///   it finds there (a breakpoint makes it stop tracing for good). The registers there are
-///   those of the entry: the site is a NOP, or a call that preserves them.
-pub(crate) fn canonical_addr(addr: usize, func: &Function) -> usize {
-    let entry = if addr == func.start {
-        past_endbr(addr, func.size)
-    } else {
-        addr
-    };
-    match func.ftrace_site {
-        Some(site) if entry == site => site + FTRACE_SITE_LEN,
-        _ => entry,
-    }
-}
-
 impl Probe {
     /// Validates `addr` in `func` and prepares the instruction there. `recover` gives the
     /// probe whose breakpoint rkprobes already placed at an address.
@@ -260,7 +186,7 @@ impl Probe {
     /// Errors as Linux: `EILSEQ` when `addr` is not an instruction boundary (decoding from the
     /// start of the function) or the instruction is a trap; `EINVAL`, `EOPNOTSUPP`, `ENOSPC`
     /// as [`Refusal::errno`]; `ENOMEM` when no slot is free.
-    pub(crate) fn prepare<'a>(
+    fn prepare<'a>(
         addr: usize,
         func: &Function,
         slots: &mut Slots,
@@ -367,13 +293,6 @@ impl Probe {
         }
         text_write(slot, &copy)
     }
-
-    /// Gives the slot back. The caller has made sure no CPU can still be in it.
-    pub(crate) fn release(&mut self, slots: &mut Slots) {
-        if let Some(slot) = self.slot.take() {
-            slots.free(slot);
-        }
-    }
 }
 
 /// The die notifier callback: kernel-mode `int3`s go to the hit path.
@@ -401,41 +320,6 @@ unsafe extern "C" fn notify(
 extern "C" {
     fn register_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
     fn unregister_die_notifier(nb: *mut bindings::notifier_block) -> c_int;
-}
-
-/// What routes breakpoints to rkprobes while it lives.
-pub(crate) type TrapHook = Notifier;
-
-/// Hooks breakpoints: a die notifier, before other die notifiers (breakpoints are rkprobes'
-/// or nobody's), registered until dropped.
-pub(crate) fn trap_hook() -> impl PinInit<TrapHook, Error> {
-    // SAFETY: The die chain's register/unregister pair; `notify` handles its arguments.
-    unsafe {
-        Notifier::new(
-            notify,
-            i32::MAX - 1,
-            register_die_notifier,
-            unregister_die_notifier,
-        )
-    }
-}
-
-/// The address of the breakpoint that trapped: `int3` leaves `ip` after itself.
-pub(crate) fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
-    regs.ip - 1
-}
-
-/// If the byte before `ip` is no longer a breakpoint (a probe was removed while this CPU was
-/// on its way into the handler), rewinds `ip` so the original instruction runs, and says so.
-pub(crate) fn retry_if_stale(regs: &mut bindings::pt_regs) -> bool {
-    // SAFETY: A breakpoint just trapped at this address, so it is mapped kernel text. A plain
-    // read keeps the hit path free of calls into code that could itself be probed.
-    let byte = unsafe { core::ptr::read_volatile(breakpoint_addr(regs) as *const u8) };
-    if byte != INT3 {
-        regs.ip -= 1;
-        return true;
-    }
-    false
 }
 
 /// The context of `regs` as the emulation sees it.
@@ -520,46 +404,152 @@ impl Machine for Regs<'_> {
     }
 }
 
-/// How a hit continues after the pre-handlers.
-pub(crate) enum Step {
-    /// The instruction was emulated: the post-handlers can run now.
-    Emulated,
-    /// The CPU will run the copy in the slot with interrupts off, then trap again;
-    /// `interrupts_were_on` is restored by [`finish_slot`].
-    InSlot { interrupts_were_on: bool },
-}
+/// The x86-64 backend.
+pub(crate) struct Backend;
 
-/// Carries out the probed instruction: emulates it, or sends the CPU to its slot.
-pub(crate) fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
-    match (probe.plan, probe.slot) {
-        (Plan::Emulate(e), _) => {
-            emulate::emulate(e, &mut Regs(regs), probe.addr as u64, probe.len);
-            Step::Emulated
+/// The length of an ftrace site: `call __fentry__` or the 5-byte NOP ftrace puts in its place.
+const FTRACE_SITE_LEN: usize = 5;
+
+impl Insns for Backend {
+    type Probe = Probe;
+
+    const SLOT_SIZE: usize = SLOT_SIZE;
+    const SLOT_COUNT: usize = SLOT_COUNT;
+
+    fn slot_area() -> usize {
+        // Only the address is taken; nothing reads the area through Rust.
+        (&raw const rkp_slot_area) as usize
+    }
+
+    /// The `call __fentry__` (or NOP) after any `ENDBR`, if ftrace knows it as a site.
+    fn ftrace_site(start: usize, size: usize) -> Option<usize> {
+        let entry = past_endbr(start, size);
+        (entry + FTRACE_SITE_LEN <= start + size && crate::sites::is_ftrace_site(entry))
+            .then_some(entry)
+    }
+
+    /// - On IBT kernels, a probe at the start of a function that begins with an `ENDBR` moves
+    ///   past it, as Linux's `arch_adjust_kprobe_addr()` does (the `ENDBR` must stay in place
+    ///   for indirect calls);
+    /// - a probe at the function's entry or at its ftrace site goes to the instruction after
+    ///   that site: ftrace rewrites the site whenever tracing of the function changes, and
+    ///   checks what it finds there (a breakpoint makes it stop tracing for good). The
+    ///   registers there are those of the entry: the site is a NOP, or a call that preserves
+    ///   them.
+    fn canonical_addr(addr: usize, func: &Function) -> usize {
+        let entry = if addr == func.start {
+            past_endbr(addr, func.size)
+        } else {
+            addr
+        };
+        match func.ftrace_site {
+            Some(site) if entry == site => site + FTRACE_SITE_LEN,
+            _ => entry,
         }
-        (Plan::OutOfLine, Some(slot)) => {
-            let interrupts_were_on = regs.flags & IF != 0;
-            regs.flags &= !IF;
-            regs.ip = slot;
-            Step::InSlot { interrupts_were_on }
+    }
+
+    fn prepare<'a>(
+        addr: usize,
+        func: &Function,
+        slots: &mut Slots,
+        recover: impl Fn(usize) -> Option<&'a Probe>,
+    ) -> Result<Probe> {
+        Probe::prepare(addr, func, slots, recover)
+    }
+
+    fn addr(probe: &Probe) -> usize {
+        probe.addr
+    }
+
+    fn release(probe: &mut Probe, slots: &mut Slots) {
+        if let Some(slot) = probe.slot.take() {
+            slots.free(slot);
         }
-        (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
     }
 }
 
-/// Whether this trap is the breakpoint after `probe`'s copy in its slot.
-pub(crate) fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
-    probe
-        .slot
-        .is_some_and(|slot| breakpoint_addr(regs) == slot + usize::from(probe.len))
+impl Arming for Backend {
+    /// Writes `int3` over the first byte.
+    fn arm(probe: &Probe) -> Result {
+        text_write(probe.addr, &[INT3])
+    }
+
+    /// Puts back the first byte of the original instruction; serialising every CPU waits for
+    /// those in the trap or a slot.
+    fn disarm(probe: &Probe) -> Result {
+        text_write(probe.addr, &probe.original[..1])
+    }
+
+    fn forget(_probe: &Probe) {}
 }
 
-/// Moves the CPU from the end of the slot back to the instruction after the probe.
-pub(crate) fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
-    let slot = probe.slot.unwrap_or(0);
-    // The copy may have jumped nowhere (no branches run out of line): ip is slot + len + 1.
-    regs.ip = regs.ip - 1 - slot + probe.addr;
-    if interrupts_were_on {
-        regs.flags |= IF;
+impl Trap for Backend {
+    type Hook = Notifier;
+
+    const TRAP_PATH: &'static [&'static [u8]] = TRAP_PATH;
+
+    /// A die notifier, before other die notifiers (breakpoints are rkprobes' or nobody's),
+    /// registered until dropped.
+    fn hook() -> impl PinInit<Notifier, Error> {
+        // SAFETY: The die chain's register/unregister pair; `notify` handles its arguments.
+        unsafe {
+            Notifier::new(
+                notify,
+                i32::MAX - 1,
+                register_die_notifier,
+                unregister_die_notifier,
+            )
+        }
+    }
+
+    /// `int3` leaves `ip` after itself.
+    fn breakpoint_addr(regs: &bindings::pt_regs) -> usize {
+        regs.ip - 1
+    }
+
+    /// A probe removed while this CPU was on its way into the handler left no `int3` before
+    /// `ip`: rewind `ip` so that the original instruction runs.
+    fn retry_if_stale(regs: &mut bindings::pt_regs) -> bool {
+        // SAFETY: A breakpoint just trapped at this address, so it is mapped kernel text. A
+        // plain read keeps the hit path free of calls into code that could itself be probed.
+        let byte = unsafe { core::ptr::read_volatile(Self::breakpoint_addr(regs) as *const u8) };
+        if byte != INT3 {
+            regs.ip -= 1;
+            return true;
+        }
+        false
+    }
+
+    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+        match (probe.plan, probe.slot) {
+            (Plan::Emulate(e), _) => {
+                emulate::emulate(e, &mut Regs(regs), probe.addr as u64, probe.len);
+                Step::Emulated
+            }
+            (Plan::OutOfLine, Some(slot)) => {
+                let interrupts_were_on = regs.flags & IF != 0;
+                regs.flags &= !IF;
+                regs.ip = slot;
+                Step::InSlot { interrupts_were_on }
+            }
+            (Plan::OutOfLine, None) => unreachable!("out-of-line probes always have a slot"),
+        }
+    }
+
+    /// The `int3` after the copy in the slot.
+    fn is_slot_trap(probe: &Probe, regs: &bindings::pt_regs) -> bool {
+        probe
+            .slot
+            .is_some_and(|slot| Self::breakpoint_addr(regs) == slot + usize::from(probe.len))
+    }
+
+    fn finish_slot(probe: &Probe, regs: &mut bindings::pt_regs, interrupts_were_on: bool) {
+        let slot = probe.slot.unwrap_or(0);
+        // The copy jumped nowhere (no branches run out of line): ip is slot + len + 1.
+        regs.ip = regs.ip - 1 - slot + probe.addr;
+        if interrupts_were_on {
+            regs.flags |= IF;
+        }
     }
 }
 
@@ -568,32 +558,30 @@ extern "C" {
     static rkp_kretprobe_trampoline: [u8; 2];
 }
 
-/// The address hooked returns go to.
-pub(crate) fn trampoline() -> usize {
-    (&raw const rkp_kretprobe_trampoline) as usize
-}
+impl Returns for Backend {
+    fn trampoline() -> usize {
+        (&raw const rkp_kretprobe_trampoline) as usize
+    }
 
-/// At a function's entry (the stack pointer at its return address), makes it return to
-/// `to`. Returns the real return address and the stack slot that holds it.
-pub(crate) fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
-    let frame = regs.sp;
-    // SAFETY: At the entry of a function the stack pointer points at the return address its
-    // caller pushed: mapped, writable kernel stack.
-    let ret = unsafe { core::ptr::replace(frame as *mut usize, to) };
-    (ret, frame)
-}
+    /// At the entry the stack pointer points at the return address: the frame is that slot.
+    fn hook_return(regs: &mut bindings::pt_regs, to: usize) -> (usize, usize) {
+        let frame = regs.sp;
+        // SAFETY: At the entry of a function the stack pointer points at the return address
+        // its caller pushed: mapped, writable kernel stack.
+        let ret = unsafe { core::ptr::replace(frame as *mut usize, to) };
+        (ret, frame)
+    }
 
-/// The stack pointer of the trapped context.
-pub(crate) fn stack_pointer(regs: &bindings::pt_regs) -> usize {
-    regs.sp
-}
+    /// The stack slot the return address was popped from.
+    fn returned_frame(regs: &bindings::pt_regs) -> usize {
+        regs.sp - 8
+    }
 
-/// At the trampoline's breakpoint: the stack slot the return address was popped from.
-pub(crate) fn returned_frame(regs: &bindings::pt_regs) -> usize {
-    regs.sp - 8
-}
+    fn return_to(regs: &mut bindings::pt_regs, to: usize) {
+        regs.ip = to;
+    }
 
-/// At the trampoline: sends the CPU on to the real return address `to`.
-pub(crate) fn return_to(regs: &mut bindings::pt_regs, to: usize) {
-    regs.ip = to;
+    fn stack_pointer(regs: &bindings::pt_regs) -> usize {
+        regs.sp
+    }
 }
