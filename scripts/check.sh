@@ -104,9 +104,9 @@ for k in $KERNELS; do
 	add_counts "$logs/$k-verdict.txt" || echo "($k: see $logs/$k-check.console)"
 done
 
-# SMP stress on a 4-vCPU guest, on the x86_64 kernels without kprobes of their own.
+# SMP stress on a 4-vCPU guest, on the kernels without kprobes of their own.
 for k in $KERNELS; do
-	case $k in x86_64 | x86_64-debug) ;; *) continue ;; esac
+	case $k in x86_64 | x86_64-debug | arm64) ;; *) continue ;; esac
 	step "$k: SMP stress (4 vCPUs)"
 	scripts/vm.sh --kernel "$k" --mode check --smp 4 --suite tests/guest/suites/90-stress.sh \
 		--log "$logs/$k-stress.console" 2>&1 | tee "$logs/$k-stress-verdict.txt"
