@@ -30,7 +30,6 @@ struct Bounds(usize, usize);
 
 extern "C" {
     fn rkp_site_kind(addr: usize, func: usize, core: *const CoreTables) -> c_int;
-    #[cfg(CONFIG_X86_64)]
     fn rkp_is_ftrace_site(addr: usize) -> bool;
     fn rkp_for_each_module_area(
         core: *const CoreTables,
@@ -164,7 +163,6 @@ impl Drop for Sites {
 /// Whether ftrace patches `addr` (a function's `__fentry__` call, or the NOP in its place).
 /// Process context. Only the x86 backend looks for them (the arm64 test kernel has no ftrace,
 /// and arm64 probes nothing yet).
-#[cfg(CONFIG_X86_64)]
 pub(crate) fn is_ftrace_site(addr: usize) -> bool {
     // SAFETY: No preconditions beyond process context; ftrace validates `addr`.
     unsafe { rkp_is_ftrace_site(addr) }

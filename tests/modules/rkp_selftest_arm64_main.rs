@@ -18,7 +18,6 @@ mod symbol;
 use core::hint::black_box;
 
 use kernel::{
-    bindings,
     prelude::*,
     str::CString,
     sync::atomic::{Atomic, Relaxed},
@@ -28,7 +27,9 @@ use kprobes::{
     Batch, Handler, HitContext, Instance, KretprobeRegistration, PreAction, PtRegs, Registration,
     RetHandler, Target,
 };
-use selftest::{ensure, errno_of, fail, register, unregistered, Test, TestResult};
+use selftest::{
+    addr_of, ensure, errno_of, fail, function_extent, register, unregistered, Test, TestResult,
+};
 
 module! {
     type: RkpSelftest,
@@ -51,10 +52,6 @@ extern "C" {
 /// Breakpoint registers a test may take at once: QEMU's `-cpu max` has 6, real cores 2 to 16,
 /// and the landing keeps one.
 const AT_ONCE: usize = 4;
-
-fn addr_of(f: unsafe extern "C" fn(i64) -> i64) -> usize {
-    f as usize
-}
 
 fn mix(x: i64) -> i64 {
     // SAFETY: A plain function of its argument (`rkp_selftest_arm64_targets.S`).
@@ -299,15 +296,6 @@ fn every_instruction() -> TestResult {
     Ok(())
 }
 
-/// The start and size of the function at `addr`, from `sprint_symbol()`.
-fn function_extent(addr: usize) -> Option<(usize, usize)> {
-    let mut buf = [0u8; 1024];
-    // SAFETY: `buf` is larger than `KSYM_SYMBOL_LEN`.
-    let len = unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
-    let d = symbol::parse(&buf[..len.max(0) as usize])?;
-    Some((addr - d.offset, d.size))
-}
-
 /// Linux's arm64 refusals, each `EINVAL`: exclusive loads and stores and what lies between
 /// them, writes to `DAIF`, reads of it, hints that may trap (`autiasp`), `brk`.
 fn refusals() -> TestResult {
@@ -478,8 +466,9 @@ fn kret(
         .map_err(|e| fail(fmt!("register_kretprobe: {e:?}")))
 }
 
-/// A return probe on a function that signs its return address (`paciasp` first, on kernels
-/// with pointer authentication): hooked before the signing, the function authenticates the
+/// A return probe on a function that signs its return address (`paciasp` at its entry,
+/// after ftrace's instructions, on kernels with pointer authentication): hooked before the
+/// signing, the function authenticates the
 /// trampoline's address and returns through it with the right value.
 fn kretprobe_signed() -> TestResult {
     let rp = kret(Target::symbol(c"rkp_selftest_signed"))?;
@@ -494,11 +483,12 @@ fn kretprobe_signed() -> TestResult {
         h.returns.load(Relaxed),
         h.value.load(Relaxed)
     );
-    let first = word(addr_of(rkp_selftest_signed));
+    // After ftrace's two instructions, if the kernel has them.
+    let first = word(rp.address());
     if cfg!(CONFIG_ARM64_PTR_AUTH_KERNEL) {
         ensure!(
             first == 0xd503_233f,
-            "rkp_selftest_signed starts with {first:#010x}, not paciasp"
+            "the return probe's instruction is {first:#010x}, not paciasp"
         );
     }
     Ok(())

@@ -29,7 +29,10 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
 };
 
-use selftest::{ensure, errno_of, fail, register, unregistered, Test, TestResult, SKIP};
+use selftest::{
+    addr_of, ensure, errno_of, fail, function_extent, register, unregistered, Test, TestResult,
+    SKIP,
+};
 
 use kprobes::{
     abi, Batch, EntryAction, Handler, HitContext, Instance, KretprobeRegistration, PreAction,
@@ -82,10 +85,6 @@ pub extern "C" fn rkp_selftest_depth(n: u32) -> u32 {
 #[inline(never)]
 pub extern "C" fn rkp_selftest_recursed(v: u32) -> u32 {
     black_box(v) / 3
-}
-
-fn addr_of(f: unsafe extern "C" fn(i64) -> i64) -> usize {
-    f as usize
 }
 
 fn preemptible() -> bool {
@@ -385,15 +384,6 @@ fn pre_handler_redirects() -> TestResult {
     let v = mix(2);
     ensure!(v == 45, "after unregistering: {v}, want 45");
     Ok(())
-}
-
-/// The start and size of the function at `addr`, from `sprint_symbol()`.
-fn function_extent(addr: usize) -> Option<(usize, usize)> {
-    let mut buf = [0u8; 1024];
-    // SAFETY: `buf` is larger than `KSYM_SYMBOL_LEN`.
-    let len = unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
-    let d = symbol::parse(&buf[..len.max(0) as usize])?;
-    Some((addr - d.offset, d.size))
 }
 
 /// Probes every byte offset of `func`: instruction boundaries register (checked against the

@@ -294,14 +294,25 @@ impl Insns for Backend {
         (&raw const rkp_slot_area) as usize
     }
 
-    /// The backend never writes text: ftrace's sites need no care.
-    fn ftrace_site(_start: usize, _size: usize) -> Option<usize> {
-        None
+    /// With `CONFIG_DYNAMIC_FTRACE` a function starts (after any `BTI`) with two NOPs that
+    /// ftrace turns into `mov x9, x30; bl <trampoline>` and back whenever tracing of the
+    /// function changes; the site is the second. A prepared copy of either would go stale.
+    fn ftrace_site(start: usize, size: usize) -> Option<usize> {
+        [start + 4, start + 8]
+            .into_iter()
+            .filter(|&site| site + 4 <= start + size)
+            .find(|&site| crate::sites::is_ftrace_site(site))
     }
 
-    /// There: return probes hook at the entry, before `paciasp` signs the return address.
-    fn canonical_addr(addr: usize, _func: &Function) -> usize {
-        addr
+    /// A probe at the function's entry or on ftrace's two instructions goes after them: the
+    /// registers there are those of the entry (ftrace's trampoline restores x30 and returns
+    /// there), and `x30` is not signed yet (`paciasp` comes after). Return probes hook there.
+    fn canonical_addr(addr: usize, func: &Function) -> usize {
+        match func.ftrace_site {
+            // A misaligned address stays, to be refused.
+            Some(site) if addr % 4 == 0 && (func.start..site + 4).contains(&addr) => site + 4,
+            _ => addr,
+        }
     }
 
     fn prepare<'a>(

@@ -3,9 +3,10 @@
 //! What the in-kernel selftests of every architecture share: results, helpers to register
 //! probes, and the KTAP runner.
 
-use kernel::{prelude::*, str::CString};
+use kernel::{bindings, prelude::*, str::CString};
 
 use crate::kprobes::{Handler, Registration, Target};
+use crate::symbol;
 
 /// A test's outcome: `Err` says why it failed (or, starting with [`SKIP`], why it does not
 /// apply here).
@@ -56,6 +57,20 @@ pub(crate) fn errno_of(r: Result) -> i32 {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// The address of a test target.
+pub(crate) fn addr_of(f: unsafe extern "C" fn(i64) -> i64) -> usize {
+    f as usize
+}
+
+/// The start and size of the function at `addr`, from `sprint_symbol()`.
+pub(crate) fn function_extent(addr: usize) -> Option<(usize, usize)> {
+    let mut buf = [0u8; 1024];
+    // SAFETY: `buf` is larger than `KSYM_SYMBOL_LEN`.
+    let len = unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
+    let d = symbol::parse(&buf[..len.max(0) as usize])?;
+    Some((addr - d.offset, d.size))
 }
 
 /// Runs `tests`, printing them as the KTAP suite "selftest".
