@@ -23,7 +23,6 @@ mod symbol;
 use core::hint::black_box;
 
 use kernel::{
-    bindings,
     prelude::*,
     str::CString,
     sync::atomic::{Atomic, Relaxed},

@@ -89,40 +89,32 @@ unsafe impl Send for HwBreakpoint {}
 // SAFETY: As above; shared references do nothing with it.
 unsafe impl Sync for HwBreakpoint {}
 
-/// What routes breakpoints to rkprobes while it lives: the CPU hotplug state that gives
-/// CPUs coming online the breakpoints, and the landing's breakpoint (probes' breakpoints come
-/// and go with the probes).
-///
-/// # Invariants
-///
-/// The hotplug state is set up from initialisation until drop.
-#[pin_data(PinnedDrop)]
-pub(crate) struct TrapHook {
-    landing: Option<HwBreakpoint>,
+/// The CPU hotplug state that gives every breakpoint to CPUs coming online; removed when
+/// dropped.
+struct Hotplug;
+
+impl Hotplug {
+    fn new() -> Result<Self> {
+        // SAFETY: No preconditions; undone when dropped.
+        to_result(unsafe { rkp_hwbp_init() })?;
+        Ok(Self)
+    }
 }
 
-fn start() -> Result<HwBreakpoint> {
-    // SAFETY: No preconditions; undone in `TrapHook`'s drop, or below.
-    to_result(unsafe { rkp_hwbp_init() })?;
-    HwBreakpoint::new(landing()).inspect_err(|e| {
-        pr_err!(
-            "cannot place the hardware breakpoint of the landing (errno {})\n",
-            e.to_errno()
-        );
-        // SAFETY: Set up above, and no breakpoint is registered.
-        unsafe { rkp_hwbp_exit() };
-    })
-}
-
-#[pinned_drop]
-impl PinnedDrop for TrapHook {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Not structurally pinned; only taken here.
-        drop(unsafe { self.get_unchecked_mut() }.landing.take());
-        // SAFETY: Set up at initialisation (invariant); no breakpoint is left (every probe
-        // is unregistered before rkprobes unloads, and the landing's went above).
+impl Drop for Hotplug {
+    fn drop(&mut self) {
+        // SAFETY: Set up in `new`. No breakpoint is left: probes are all unregistered before
+        // rkprobes unloads, and `TrapHook` drops the landing's first.
         unsafe { rkp_hwbp_exit() };
     }
+}
+
+/// What routes breakpoints to rkprobes while it lives: the hotplug state, and the landing's
+/// breakpoint (probes' breakpoints come and go with the probes). Fields drop in order.
+#[pin_data]
+pub(crate) struct TrapHook {
+    _landing: HwBreakpoint,
+    _hotplug: Hotplug,
 }
 
 fn landing() -> usize {
@@ -376,7 +368,13 @@ impl Trap for Backend {
     /// Sets up the hotplug state and registers the landing's breakpoint.
     fn hook() -> impl PinInit<TrapHook, Error> {
         try_pin_init!(TrapHook {
-            landing: Some(start()?),
+            _hotplug: Hotplug::new()?,
+            _landing: HwBreakpoint::new(landing()).inspect_err(|e| {
+                pr_err!(
+                    "cannot place the hardware breakpoint of the landing (errno {})\n",
+                    e.to_errno()
+                );
+            })?,
         }? Error)
     }
 
