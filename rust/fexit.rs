@@ -30,8 +30,11 @@ extern "C" {
 /// Whether return probes are hooked through ftrace where they can be: the kernel has fprobe
 /// and the `ftrace_returns` parameter is on.
 pub(crate) fn enabled() -> bool {
-    cfg!(all(CONFIG_X86_64, CONFIG_FPROBE)) && crate::module_parameters::ftrace_returns.value()
+    AVAILABLE && crate::module_parameters::ftrace_returns.value()
 }
+
+/// Whether this kernel and architecture can hook returns through ftrace.
+pub(crate) const AVAILABLE: bool = cfg!(all(CONFIG_X86_64, CONFIG_FPROBE));
 
 /// Where the returns of `func` are hooked through ftrace: its ftrace site, if [`enabled`].
 pub(crate) fn site(func: &Function) -> Option<usize> {

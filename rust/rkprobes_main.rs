@@ -89,7 +89,7 @@ impl kernel::Module for Rkprobes {
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
         );
-        if !fexit::enabled() {
+        if fexit::AVAILABLE && !fexit::enabled() {
             pr_info!("return probes stay on the trampoline (ftrace_returns=0)\n");
         }
         Ok(Self {
