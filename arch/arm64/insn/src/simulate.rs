@@ -134,5 +134,7 @@ pub fn simulate(sim: Sim, insn: u32, pc: u64, m: &mut impl Machine) {
     m.set_pc(to);
 }
 
+// A path the kernel crate, which includes this file with `#[path]`, resolves too.
 #[cfg(test)]
+#[path = "simulate/tests.rs"]
 mod tests;
