@@ -8,6 +8,7 @@
 #                             ... against your own built kernel tree (CONFIG_RUST=y)
 #   make check                every test: host, module builds, harness self-tests, VM suites
 #   make demo [ARCH=arm64]    boot a test kernel, load kretprobe_example.ko, fork
+#   make bench                rkprobes and Linux's kprobes side by side (path lengths)
 #   make run SCRIPT=<file> [ARCH=arm64|KERNEL=...] [SMP=n]   run a script in a test VM
 #   make shell [ARCH=arm64|KERNEL=...] [SMP=n]               interactive shell in a test VM
 #   make decode-check ELF=<file>   compare our x86-64 decoder with objdump on any ELF file
@@ -18,7 +19,7 @@ KERNEL ?= $(if $(filter arm64 aarch64,$(ARCH)),arm64,x86_64)
 SMP ?= 2
 export SMP
 
-.PHONY: all modules check demo run shell decode-check fmt host-test clean
+.PHONY: all modules check demo bench run shell decode-check fmt host-test clean
 
 all: modules
 
@@ -35,6 +36,9 @@ check:
 demo:
 	scripts/build-modules.sh $(KERNEL) >/dev/null
 	scripts/vm.sh --kernel $(KERNEL) --mode run --script scripts/demo-guest.sh
+
+bench:
+	scripts/bench.sh
 
 run:
 	@test -n "$(SCRIPT)" || { echo "usage: make run SCRIPT=<file> [ARCH=arm64|KERNEL=name]"; exit 2; }
@@ -55,7 +59,7 @@ host-test:
 
 fmt:
 	cargo fmt --all
-	rustfmt --edition 2021 rust/*.rs rust/client/*.rs arch/*/kernel/*.rs samples/*.rs tests/modules/*.rs tests/external-client/*.rs
+	rustfmt --edition 2021 rust/*.rs rust/client/*.rs arch/*/kernel/*.rs samples/*.rs tests/modules/*.rs tests/bench/*.rs tests/external-client/*.rs
 
 clean:
 	rm -rf build target

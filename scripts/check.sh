@@ -35,7 +35,7 @@ add_counts() {
 }
 
 # Kernel-side Rust (the host crates are cargo's).
-KERNEL_RS="rust/*.rs rust/client/*.rs arch/*/kernel/*.rs samples/*.rs tests/modules/*.rs tests/external-client/*.rs"
+KERNEL_RS="rust/*.rs rust/client/*.rs arch/*/kernel/*.rs samples/*.rs tests/modules/*.rs tests/bench/*.rs tests/external-client/*.rs"
 
 step "host: rustfmt, clippy, cargo test"
 if cargo fmt --all -- --check >/dev/null 2>&1 && rustfmt --check --edition 2021 $KERNEL_RS >/dev/null 2>&1; then

@@ -9,6 +9,8 @@
 #   --suite FILE    a guest suite to include (mode check; repeatable; default: every suite in
 #                   tests/guest/suites whose '# kernels:' line names NAME)
 #   --smp N         vCPUs (default 2)
+#   --icount        one guest nanosecond per guest instruction (-icount shift=0,sleep=off):
+#                   guest times become path lengths (make bench)
 #   --timeout S     hard limit for the whole VM (default 600; none for a shell)
 #   --log FILE      where the console goes (default build/logs/NAME-MODE.console)
 #
@@ -17,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-kernel= mode= modules= script= smp=${SMP:-2} timeout=${TIMEOUT:-600} log=
+kernel= mode= modules= script= smp=${SMP:-2} timeout=${TIMEOUT:-600} log= icount=
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--script) script=$2; shift 2 ;;
 	--suite) suites+=("$2"); shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	*) echo "vm.sh: unknown argument $1" >&2; exit 2 ;;
@@ -104,6 +107,7 @@ arm64)
 esac
 qemu+=(-smp "$smp" -m 1024 -nographic -no-reboot -initrd "$work/initramfs.cpio.gz"
 	-append "console=$console panic=-1 printk.devkmsg=on $extra")
+[ -z "$icount" ] || qemu+=(-icount shift=0,sleep=off)
 
 if [ "$mode" = shell ]; then
 	exec "${qemu[@]}"
