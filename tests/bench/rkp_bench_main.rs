@@ -81,7 +81,7 @@ fn now() -> u64 {
     unsafe { rkp_bench_now() }
 }
 
-/// A pre-handler (and optionally a post-handler) that do nothing.
+/// A pre-handler that does nothing.
 struct Nop;
 
 #[vtable]
@@ -91,6 +91,7 @@ impl Handler for Nop {
     }
 }
 
+/// A pre- and a post-handler that do nothing.
 struct NopPost;
 
 #[vtable]
@@ -102,6 +103,7 @@ impl Handler for NopPost {
     fn post_handler(&self, _ctx: &HitContext<'_>, _regs: &mut PtRegs) {}
 }
 
+/// A return handler that does nothing.
 struct NopRet;
 
 #[vtable]
