@@ -11,6 +11,8 @@ cd "$RKP_TOP"
 
 KERNELS=${KERNELS:-x86_64 x86_64-kprobes x86_64-debug arm64}
 passed=0 failed=0
+# What failed, repeated at the end where a truncated CI log still shows it.
+failures=()
 start=$(date +%s)
 logs=build/logs
 mkdir -p "$logs"
@@ -18,20 +20,29 @@ mkdir -p "$logs"
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 # result OK|FAIL WHAT: one counted result of this script's own.
 result() {
-	if [ "$1" = OK ]; then passed=$((passed + 1)); echo "ok: $2"; else failed=$((failed + 1)); echo "FAILED: $2"; fi
+	if [ "$1" = OK ]; then
+		passed=$((passed + 1))
+		echo "ok: $2"
+	else
+		failed=$((failed + 1))
+		failures+=("$2")
+		echo "FAILED: $2"
+	fi
 }
-# add_counts FILE: adds the last 'N passed, N failed' line of FILE.
+# add_counts FILE: adds the last 'N passed, N failed' line of FILE; on a failure, keeps the
+# verdict's lines that are not a suite's pass count.
 add_counts() {
 	local line p f
 	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
 		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
 		passed=$((passed + p)) failed=$((failed + f))
-		[ "$f" = 0 ] || return 1
+		[ "$f" = 0 ] && return 0
 	else
 		failed=$((failed + 1))
-		return 1
 	fi
+	mapfile -t -O "${#failures[@]}" failures < <(grep -vE '^vm\.sh: |^    |: [0-9]+/[0-9]+ passed$|[0-9]+ passed, [0-9]+ failed' "$1")
+	return 1
 }
 
 # Kernel-side Rust (the host crates are cargo's).
@@ -115,5 +126,9 @@ done
 
 echo
 echo "check: done in $(( $(date +%s) - start )) s"
+if [ ${#failures[@]} != 0 ]; then
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

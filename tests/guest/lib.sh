@@ -32,6 +32,17 @@ kfield() { awk -v id="$1" -v n="$2" '$1 == "kret" && $2 == id {print $n}' $T/pro
 # ksym NAME: the address of core-kernel symbol NAME.
 ksym() { awk -v n="$1" '$3 == n && NF == 3 {print $1; exit}' /proc/kallsyms; }
 
+# wait_for CMD...: runs CMD every 0.1 s until it succeeds (at most 30 s; fails after that).
+# For what another task does in its own time, where a fixed sleep would race a slow host.
+wait_for() {
+	local i=0
+	until "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 300 ] || return 1
+		sleep 0.1
+	done
+}
+
 # One /dev/kmsg write is one console record: fold newlines so a reason cannot break the line.
 ktap() { printf '%s\n' "$(printf '%s' "$*" | tr '\n' ' ')" > /dev/kmsg; }
 

@@ -15,16 +15,17 @@ check "a return probe with maxactive 2" ctl kret 0 rkp_test_target_sleep 2
 addr=$(kfield 0 3)
 check "list shows it with type r" grep -q "^$addr  r  rkp_test_target_sleep+0x[0-9a-f]*  rkp_test_target $" $D/list
 
-# Five callers asleep in the function at once: two hooked, three missed.
-for i in 1 2 3 4 5; do echo 400 > $S & done
+# Five callers asleep in the function at once (each long enough for all five to enter): two
+# hooked, three missed.
+for i in 1 2 3 4 5; do echo 2000 > $S & done
 wait
 check_eq "entries = returns + missed, exactly (5 = 2 + 3)" "$(kfield 0 4) = $(kfield 0 5) + $(kfield 0 6)" "5 = 2 + 3"
 
 # Unregister while a call is pending: it returns normally, without the handler; rkprobes
 # stays loaded until it has.
-echo 1500 > $S &
+echo 5000 > $S &
 sleeper=$!
-sleep 0.3
+wait_for eval '[ "$(kfield 0 4)" = 6 ]'
 dmesg -c > /dev/null
 check "unregister while a call sleeps inside" ctl kdel 0
 check "rkprobes says a call is pending" sh -c "dmesg | grep -q '1 calls still pending: rkprobes stays loaded until they return'"
@@ -32,8 +33,8 @@ check "the client unloads" rmmod rkp_test_ctl
 check_fails "rkprobes does not unload while the call is pending" rmmod rkprobes
 wait $sleeper
 check "the pending call returned normally" true
-sleep 0.2
-check "its pool was freed when it returned" sh -c "dmesg | grep -q 'freed 1 return-probe pools: their last pending calls returned'"
+check "its pool was freed when it returned" \
+	wait_for sh -c "dmesg | grep -q 'freed 1 return-probe pools: their last pending calls returned'"
 check "then rkprobes unloads" rmmod rkprobes
 rmmod rkp_test_target
 

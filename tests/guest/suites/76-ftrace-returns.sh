@@ -30,9 +30,9 @@ echo 1 > $N
 echo 1 > $D/enabled
 echo 1 > $N
 check_eq "calls while disabled, or globally disarmed, are not hooked" "$(kfield 1 4) $(kfield 1 5)" "3 3"
-echo 1500 > $N &
+echo 5000 > $N &
 sleeper=$!
-sleep 0.3
+wait_for eval '[ "$(kfield 1 4)" = 4 ]'
 dmesg -c > /dev/null
 check "unregister while a call sleeps inside" ctl kdel 1
 check "rkprobes says the call returns without its handler" \
