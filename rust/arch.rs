@@ -115,6 +115,9 @@ pub(crate) enum Step {
     /// The CPU will run the copy in the slot with interrupts off, then trap again;
     /// `interrupts_were_on` is restored by [`Trap::finish_slot`].
     InSlot { interrupts_were_on: bool },
+    /// The CPU will run the copy in the slot, which then goes straight back to the probed
+    /// code ("boosting": no second trap, so no post-handlers).
+    Boosted,
 }
 
 /// Trap entry and resume: the hit path's side of the backend. Everything but [`Trap::hook`]
@@ -137,8 +140,9 @@ pub(crate) trait Trap: Insns {
     /// way into the handler, makes the CPU run the original instruction and says so.
     fn retry_if_stale(regs: &mut pt_regs) -> bool;
 
-    /// Carries out the probed instruction: emulates it, or sends the CPU to its slot.
-    fn single_step(probe: &Self::Probe, regs: &mut pt_regs) -> Step;
+    /// Carries out the probed instruction: emulates it, or sends the CPU to its slot; a
+    /// backend may boost it (return [`Step::Boosted`]) when `may_boost` (no post-handler).
+    fn single_step(probe: &Self::Probe, regs: &mut pt_regs, may_boost: bool) -> Step;
 
     /// Whether this trap ends `probe`'s run in its slot.
     fn is_slot_trap(probe: &Self::Probe, regs: &pt_regs) -> bool;

@@ -29,12 +29,13 @@ use kernel::{
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch::{self, Arch, Arming, Insns};
 use crate::blacklist::Blacklist;
-use crate::kallsyms;
 use crate::kretprobes::Pool;
 use crate::percpu::CpuStates;
 use crate::sites::Sites;
 use crate::slots::Slots;
 use crate::snapshot::{Code, Snapshot};
+use crate::symbols::Symbols;
+use publish::Retired;
 
 mod going;
 mod publish;
@@ -66,6 +67,9 @@ struct Site {
     /// hit path runs the original instruction) and keeps rkprobes loaded until a later
     /// attempt succeeds.
     stuck: bool,
+    /// Added by a registration that has not published it yet: nobody may arm it (the hit
+    /// path would not know its breakpoint).
+    pending: bool,
 }
 
 impl Site {
@@ -83,6 +87,17 @@ impl Site {
                 .iter()
                 .any(|&p| unsafe { (*p).flags.load(Relaxed) } & (FLAG_DISABLED | FLAG_GONE) == 0)
     }
+}
+
+/// The indices of the sites at `addr` in `sites`, which is sorted by address (a gone site and
+/// a live one may share an address).
+fn sites_at(sites: &[Site], addr: usize) -> core::ops::Range<usize> {
+    let start = sites.partition_point(|s| s.addr() < addr);
+    let len = sites[start..]
+        .iter()
+        .take_while(|s| s.addr() == addr)
+        .count();
+    start..start + len
 }
 
 /// The name of the errnos registration returns, for log lines (`CONFIG_SYMBOLIC_ERRNAME`
@@ -129,6 +144,7 @@ impl Drop for Claim<'_> {
 
 /// State only process context touches, under the mutex.
 pub(crate) struct Registry {
+    /// Sorted by address.
     sites: KVec<Site>,
     slots: Slots,
     all_disarmed: bool,
@@ -140,6 +156,8 @@ pub(crate) struct Registry {
     /// Bumped whenever module text comes or goes: a target resolved without the mutex is
     /// still valid if this did not change meanwhile.
     generation: u64,
+    /// Snapshots that registrations replaced, until their grace period is over.
+    retired: Retired,
 }
 
 /// A registered probe, as [`Registry::probes`] lists it.
@@ -187,7 +205,7 @@ pub(crate) struct Engine {
     pub(crate) cpus: CpuStates,
     pub(crate) blacklist: Blacklist,
     module: &'static ThisModule,
-    kernel_text: kallsyms::KernelText,
+    symbols: Symbols,
     pub(crate) sites: Sites,
 }
 
@@ -203,14 +221,14 @@ impl Engine {
     pub(crate) fn new(module: &'static ThisModule) -> Result<impl PinInit<Self, Error>> {
         let cpus = CpuStates::new()?;
         let blacklist = Blacklist::build(module)?;
-        let kernel_text = kallsyms::KernelText::find()?;
+        let symbols = Symbols::build()?;
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0 }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0, retired: Retired::default() }),
             snapshot: Atomic::new(core::ptr::null_mut()),
             cpus,
             blacklist,
-            kernel_text,
+            symbols,
             sites,
             module,
         }? Error))
@@ -231,6 +249,9 @@ impl Engine {
             site.armed = false;
             return Ok(());
         }
+        if site.pending {
+            return Ok(());
+        }
         let want = site.wants_armed(all_disarmed);
         if want != site.armed {
             if want {
@@ -244,10 +265,10 @@ impl Engine {
     }
 
     /// The probe whose breakpoint is at `addr`, if rkprobes has one there.
-    fn recover(sites: &KVec<Site>, addr: usize) -> Option<&arch::Probe> {
-        sites
+    fn recover(sites: &[Site], addr: usize) -> Option<&arch::Probe> {
+        sites[sites_at(sites, addr)]
             .iter()
-            .find(|s| s.addr() == addr && s.armed)
+            .find(|s| s.armed)
             .map(|s| &s.code.probe)
     }
 
@@ -266,6 +287,40 @@ impl Engine {
         Ok(())
     }
 
+    /// `register_kprobes()`: registers `probes` in order, publishing and arming them
+    /// together (one snapshot for the batch); on the first failure none stays registered.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register`], for each of `probes`.
+    pub(crate) unsafe fn register_batch(&self, probes: &[*mut RawKprobe]) -> Result {
+        let mut claims = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
+        let added = (|| {
+            for &p in probes {
+                // SAFETY: Valid per the function's safety requirement.
+                let claim = Claim::take(unsafe { &(*p).registered })?;
+                // SAFETY: As above.
+                let (addr, func, mut reg) = self.resolve_locked(unsafe { &*p })?;
+                // SAFETY: Per the function's safety requirement; claimed.
+                unsafe { self.add(&mut reg, p, addr, &func) }?;
+                claims.push_within_capacity(claim).map_err(|_| ENOMEM)?;
+            }
+            Ok(())
+        })();
+        let mut reg = self.registry.lock();
+        let added_ones = &probes[..claims.len()];
+        match added.and_then(|()| self.commit(&mut reg, added_ones)) {
+            Ok(()) => {
+                claims.into_iter().for_each(Claim::keep);
+                Ok(())
+            }
+            Err(e) => {
+                self.undo(&mut reg, added_ones);
+                Err(e)
+            }
+        }
+    }
+
     /// Registers `p`, which the caller claimed.
     ///
     /// # Safety
@@ -274,10 +329,42 @@ impl Engine {
     unsafe fn register_claimed(&self, p: *mut RawKprobe) -> Result {
         // SAFETY: Valid per the function's safety requirement. Only shared references: the
         // client may read the probe's atomics meanwhile.
+        let (addr, func, mut reg) = self.resolve_locked(unsafe { &*p })?;
+        // SAFETY: Per the function's safety requirement.
+        unsafe { self.add(&mut reg, p, addr, &func) }?;
+        self.commit(&mut reg, &[p])
+            .inspect_err(|_| self.undo(&mut reg, &[p]))
+    }
+
+    /// Takes out probes that [`Engine::add`] put in but that could not be registered.
+    fn undo(&self, reg: &mut Registry, added: &[*mut RawKprobe]) {
+        if added.is_empty() {
+            return;
+        }
+        self.remove(reg, added);
+        for &p in added {
+            // SAFETY: The caller's probes are valid.
+            unsafe { (*p).resolved.store(0, Relaxed) };
+        }
+    }
+
+    /// Puts `p` (resolved to `addr` in `func`) in the registry, with its site prepared; it
+    /// is not published or armed yet ([`Engine::commit`]).
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register_claimed`].
+    unsafe fn add(
+        &self,
+        reg: &mut Registry,
+        p: *mut RawKprobe,
+        addr: usize,
+        func: &arch::Function,
+    ) -> Result {
+        // SAFETY: Valid per the function's safety requirement.
         let probe = unsafe { &*p };
         // The mutex is held from the resolution on, so that a module cannot start going away
         // between the check below and the breakpoint write (the module notifier takes it too).
-        let (addr, func, mut reg) = self.resolve_locked(probe)?;
         if reg
             .going
             .iter()
@@ -290,10 +377,10 @@ impl Engine {
             .store(probe.flags.load(Relaxed) & FLAG_DISABLED, Relaxed);
         probe.nmissed.store(0, Relaxed);
         probe.nhit.store(0, Relaxed);
-        let reg = &mut *reg;
         // A gone site at the same address belongs to freed code (new code may be there now):
         // it is never reused.
-        let index = match reg.sites.iter().position(|s| s.addr() == addr && !s.gone) {
+        let at = sites_at(&reg.sites, addr);
+        let index = match at.clone().find(|&i| !reg.sites[i].gone) {
             Some(i) => {
                 reg.sites[i].probes.reserve(1, GFP_KERNEL)?;
                 i
@@ -302,18 +389,20 @@ impl Engine {
                 reg.sites.reserve(1, GFP_KERNEL)?;
                 let probes = KVec::with_capacity(1, GFP_KERNEL)?;
                 let code = KBox::<Code>::new_uninit(GFP_KERNEL)?;
-                let prepared = Arch::prepare(addr, &func, &mut reg.slots, |a| {
-                    Self::recover(&reg.sites, a)
-                })?;
+                let prepared =
+                    Arch::prepare(addr, func, &mut reg.slots, |a| Self::recover(&reg.sites, a))?;
                 let site = Site {
                     code: code.write(Code { probe: prepared }),
                     probes,
                     armed: false,
                     gone: false,
                     stuck: false,
+                    pending: true,
                 };
-                reg.sites.push_within_capacity(site).map_err(|_| ENOMEM)?;
-                reg.sites.len() - 1
+                reg.sites
+                    .insert_within_capacity(at.end, site)
+                    .map_err(|_| ENOMEM)?;
+                at.end
             }
         };
         reg.sites[index]
@@ -321,13 +410,22 @@ impl Engine {
             .insert_within_capacity(0, p)
             .map_err(|_| ENOMEM)?;
         probe.resolved.store(addr, Relaxed);
-        if let Err(e) = self
-            .publish(reg)
-            .and_then(|()| Self::update_arming(&mut reg.sites[index], reg.all_disarmed))
-        {
-            self.remove(reg, &[p]);
-            probe.resolved.store(0, Relaxed);
-            return Err(e);
+        Ok(())
+    }
+
+    /// Publishes the registry with `added` (put there by [`Engine::add`]), then puts their
+    /// breakpoints in place. On failure the caller removes them.
+    fn commit(&self, reg: &mut Registry, added: &[*mut RawKprobe]) -> Result {
+        self.publish_added(reg)?;
+        for &p in added {
+            // SAFETY: Added, hence valid, while the registry is locked.
+            let addr = unsafe { (*p).resolved.load(Relaxed) };
+            let all_disarmed = reg.all_disarmed;
+            let at = sites_at(&reg.sites, addr);
+            if let Some(site) = reg.sites[at].iter_mut().find(|s| !s.gone) {
+                site.pending = false;
+                Self::update_arming(site, all_disarmed)?;
+            }
         }
         Ok(())
     }
@@ -510,10 +608,11 @@ impl PinnedDrop for Engine {
     fn drop(self: Pin<&mut Self>) {
         // Clients hold a module reference on rkprobes while they have probes, so none is left.
         let old = self.snapshot.xchg(core::ptr::null_mut(), Relaxed);
-        if !old.is_null() {
-            rcu::synchronize_rcu();
-            // SAFETY: As in `publish`.
-            drop(unsafe { KBox::from_raw(old) });
+        rcu::synchronize_rcu();
+        // SAFETY: After the grace period no reader holds any snapshot.
+        unsafe {
+            publish::free(old);
+            self.registry.lock().retired.free_all();
         }
     }
 }

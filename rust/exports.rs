@@ -77,8 +77,21 @@ pub(crate) unsafe extern "C" fn rkp_register_kprobes(
     ps: *const *mut RawKprobe,
     num: c_int,
 ) -> c_int {
-    // SAFETY: Per the function's safety requirement.
-    unsafe { register_batch(ps, num, rkp_register_kprobe, rkp_unregister_kprobes) }
+    if num <= 0 || ps.is_null() {
+        pr_info!("cannot register a batch of {num} probes: EINVAL\n");
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `ps` points to `num` pointers.
+    let probes = unsafe { core::slice::from_raw_parts(ps, num as usize) };
+    if probes.iter().any(|p| p.is_null()) {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: Per the function's safety requirement (no pointer is null).
+    errno(
+        engine::current()
+            .ok_or(ENODEV)
+            .and_then(|engine| unsafe { engine.register_batch(probes) }),
+    )
 }
 
 /// `unregister_kprobe()`. When it returns, no CPU runs the probe's handlers.

@@ -14,7 +14,7 @@ use crate::percpu::{status, CpuState, Frame};
 use crate::snapshot::Entry;
 
 fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
-    for &p in entry.probes.iter() {
+    for &p in entry.probes() {
         // SAFETY: Probes in a published snapshot stay valid until a grace period after they
         // leave it; we are inside a read-side critical section.
         let probe = unsafe { &*p };
@@ -39,7 +39,16 @@ fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
 fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_regs) {
     // SAFETY: `code` lives as long as its snapshot entry.
     let code = unsafe { &*entry.code };
-    match Arch::single_step(&code.probe, regs) {
+    // Post-handlers need the trap at the end of the slot; a nested hit runs none.
+    let mut may_boost = true;
+    if frame.status() == status::ACTIVE {
+        for_each_enabled(entry, |probe, _| {
+            may_boost = probe.post_handler.is_none();
+            may_boost
+        });
+    }
+    match Arch::single_step(&code.probe, regs, may_boost) {
+        Step::Boosted => cpu.pop(),
         Step::Emulated => {
             if frame.status() == status::ACTIVE {
                 frame.set_status(status::SSDONE);

@@ -9,8 +9,8 @@
 //!   visible, so this works for callers that may see kernel addresses (root: `insmod`).
 //! - Address to symbol: `sprint_symbol()` (exported), parsed.
 //!
-//! Both run in process context only; a name lookup reads the whole file (its cost is in the
-//! design documentation).
+//! Both run in process context only; a name lookup reads the whole file (`rust/symbols.rs`
+//! caches what it can).
 
 use kernel::{bindings, ffi::c_void, prelude::*};
 
@@ -95,13 +95,6 @@ pub(crate) fn lookup(name: &[u8]) -> Result<usize> {
     }
 }
 
-/// Whether the symbol starting at `start` and called `name` (in `module`) is text.
-pub(crate) fn is_text(start: usize, name: &[u8], module: Option<&[u8]>) -> Result<bool> {
-    let found =
-        scan(|e| (e.addr == start && e.name == name && e.module == module).then_some(e.is_text()))?;
-    Ok(found.unwrap_or(false))
-}
-
 /// An address described by `sprint_symbol()`.
 pub(crate) struct Description {
     buf: [u8; SYMBOL_LEN],
@@ -132,6 +125,7 @@ impl Description {
 }
 
 /// Where the core kernel's text is.
+#[derive(Default)]
 pub(crate) struct KernelText {
     /// `[_stext, _etext)`.
     text: (usize, usize),
@@ -140,27 +134,24 @@ pub(crate) struct KernelText {
 }
 
 impl KernelText {
-    /// Finds the bounds in `/proc/kallsyms`.
-    pub(crate) fn find() -> Result<Self> {
-        let mut t = Self {
-            text: (0, 0),
-            init: (0, 0),
-        };
-        scan(|e| {
-            match e.name {
-                b"_stext" => t.text.0 = e.addr,
-                b"_etext" => t.text.1 = e.addr,
-                b"_sinittext" => t.init.0 = e.addr,
-                b"_einittext" => t.init.1 = e.addr,
-                _ => {}
-            }
-            (t.text.0 != 0 && t.text.1 != 0 && t.init.0 != 0 && t.init.1 != 0).then_some(())
-        })?
-        .ok_or_else(|| {
+    /// Takes the bounds from the symbol `e` if it is one of them.
+    pub(crate) fn note(&mut self, e: &lines::Entry<'_>) {
+        match e.name {
+            b"_stext" => self.text.0 = e.addr,
+            b"_etext" => self.text.1 = e.addr,
+            b"_sinittext" => self.init.0 = e.addr,
+            b"_einittext" => self.init.1 = e.addr,
+            _ => {}
+        }
+    }
+
+    /// The bounds, once [`Self::note`] has seen all of them.
+    pub(crate) fn found(self) -> Result<Self> {
+        if [self.text.0, self.text.1, self.init.0, self.init.1].contains(&0) {
             pr_err!("cannot find the kernel's text in /proc/kallsyms\n");
-            ENOENT
-        })?;
-        Ok(t)
+            return Err(ENOENT);
+        }
+        Ok(self)
     }
 
     /// Whether `addr` is core kernel text (init text excluded: it is freed after boot).

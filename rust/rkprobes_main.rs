@@ -26,10 +26,13 @@ mod percpu;
 mod sites;
 mod slots;
 mod snapshot;
+mod symbols;
 
 /// Pure logic shared with the host crate `rkp-logic` (tested there with `cargo test`).
 #[allow(dead_code, unreachable_pub)]
 mod logic {
+    #[path = "../logic/src/addr_index.rs"]
+    pub(crate) mod addr_index;
     #[path = "../logic/src/blacklist.rs"]
     pub(crate) mod blacklist;
     #[path = "../logic/src/kallsyms.rs"]
@@ -38,6 +41,8 @@ mod logic {
     pub(crate) mod list;
     #[path = "../logic/src/symbol.rs"]
     pub(crate) mod symbol;
+    #[path = "../logic/src/symtab.rs"]
+    pub(crate) mod symtab;
 }
 
 use kernel::prelude::*;

@@ -53,7 +53,7 @@ impl Engine {
         }
         if any {
             // Unpublish the gone sites; after the grace period no CPU uses their slots.
-            self.publish_retrying(&reg);
+            self.publish_retrying(&mut reg);
             let reg = &mut *reg;
             for site in reg.sites.iter_mut().filter(|s| s.gone) {
                 Arch::release(&mut site.code.probe, &mut reg.slots);

@@ -4,6 +4,8 @@
 //! pointer, replaced whole and freed after an RCU grace period.
 
 use kernel::{
+    bindings,
+    ffi::c_ulong,
     prelude::*,
     sync::{
         atomic::{Acquire, Release},
@@ -13,7 +15,7 @@ use kernel::{
 
 use super::{Engine, Registry};
 use crate::kretprobes::Pool;
-use crate::snapshot::{Entry, Snapshot};
+use crate::snapshot::Snapshot;
 
 impl Engine {
     /// The current snapshot. The caller must be in an RCU read-side critical section (which
@@ -26,49 +28,113 @@ impl Engine {
 
     /// Builds the snapshot of `reg`: every site that still has probes.
     fn build(reg: &Registry) -> Result<KBox<Snapshot>> {
-        let mut entries = KVec::with_capacity(reg.sites.len(), GFP_KERNEL)?;
-        for site in reg
+        let sites = reg
             .sites
             .iter()
             .filter(|s| (!s.probes.is_empty() || s.armed) && !s.gone)
-        {
-            let mut probes = KVec::with_capacity(site.probes.len(), GFP_KERNEL)?;
-            probes.extend_from_slice(&site.probes, GFP_KERNEL)?;
-            entries.push(
-                Entry {
-                    addr: site.addr(),
-                    code: &*site.code,
-                    probes,
-                },
-                GFP_KERNEL,
-            )?;
-        }
+            .map(|s| (s.addr(), &raw const *s.code, &s.probes[..]));
         let mut pools = KVec::with_capacity(reg.pools.len(), GFP_KERNEL)?;
         for pool in reg.pools.iter() {
             pools.push(core::ptr::from_ref::<Pool>(pool), GFP_KERNEL)?;
         }
-        Ok(KBox::new(Snapshot::new(entries, pools), GFP_KERNEL)?)
+        Ok(KBox::new(Snapshot::new(sites, pools)?, GFP_KERNEL)?)
+    }
+
+    /// Publishes a snapshot of `reg` and returns the one it replaced.
+    fn swap(&self, reg: &Registry) -> Result<*mut Snapshot> {
+        let new = KBox::into_raw(Self::build(reg)?);
+        Ok(self.snapshot.xchg(new, Release))
     }
 
     /// Publishes a snapshot of `reg`, then waits for a grace period and frees the previous
-    /// one: afterwards no CPU can see what `reg` no longer has.
-    pub(super) fn publish(&self, reg: &Registry) -> Result {
-        let new = KBox::into_raw(Self::build(reg)?);
-        let old = self.snapshot.xchg(new, Release);
+    /// ones: afterwards no CPU can see what `reg` no longer has.
+    pub(super) fn publish(&self, reg: &mut Registry) -> Result {
+        let old = self.swap(reg)?;
         rcu::synchronize_rcu();
-        if !old.is_null() {
-            // SAFETY: `old` came from `KBox::into_raw` in an earlier publish; after the grace
-            // period no reader can still hold it.
-            drop(unsafe { KBox::from_raw(old) });
+        // SAFETY: After the grace period no reader holds `old` or a retired snapshot.
+        unsafe {
+            free(old);
+            reg.retired.free_all();
         }
+        Ok(())
+    }
+
+    /// Publishes a snapshot of `reg` that only adds to the current one (a registration):
+    /// nothing it dropped can be in use, so it does not wait. The previous snapshot is freed
+    /// once a grace period has passed, seen at a later publish.
+    pub(super) fn publish_added(&self, reg: &mut Registry) -> Result {
+        reg.retired.0.reserve(1, GFP_KERNEL)?;
+        let old = self.swap(reg)?;
+        if old.is_null() {
+            return Ok(());
+        }
+        // SAFETY: No preconditions.
+        let cookie = unsafe { bindings::get_state_synchronize_rcu() };
+        reg.retired
+            .0
+            .push_within_capacity((cookie, old))
+            .map_err(|_| ENOMEM)?;
+        if reg.retired.0.len() >= MAX_RETIRED {
+            rcu::synchronize_rcu();
+        }
+        reg.retired.reclaim();
         Ok(())
     }
 
     /// [`Self::publish`] for paths that cannot fail (unregistration): retries until memory
     /// for the snapshot is found.
-    pub(super) fn publish_retrying(&self, reg: &Registry) {
+    pub(super) fn publish_retrying(&self, reg: &mut Registry) {
         while self.publish(reg).is_err() {
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
         }
+    }
+}
+
+/// Snapshots at most [`Retired`] holds: a registration that would exceed it waits for a
+/// grace period, which bounds the memory of a burst of registrations.
+const MAX_RETIRED: usize = 16;
+
+/// Snapshots replaced by registrations, each with the grace-period cookie taken when it was
+/// replaced; freed once that grace period is over.
+#[derive(Default)]
+pub(crate) struct Retired(KVec<(c_ulong, *mut Snapshot)>);
+
+impl Retired {
+    /// Frees the snapshots whose grace period is over.
+    fn reclaim(&mut self) {
+        self.0.retain(|&mut (cookie, old)| {
+            // SAFETY: No preconditions.
+            let over = unsafe { bindings::poll_state_synchronize_rcu(cookie) };
+            if over {
+                // SAFETY: The grace period that started after `old` was replaced is over.
+                unsafe { free(old) };
+            }
+            !over
+        });
+    }
+
+    /// Frees every snapshot.
+    ///
+    /// # Safety
+    ///
+    /// A grace period must have passed since the last was replaced.
+    pub(crate) unsafe fn free_all(&mut self) {
+        for (_, old) in self.0.drain_all() {
+            // SAFETY: Per the function's safety requirement.
+            unsafe { free(old) };
+        }
+    }
+}
+
+/// Frees a replaced snapshot (null: none).
+///
+/// # Safety
+///
+/// `old` came from [`Engine::swap`]; no reader can hold it (a grace period passed since it was
+/// replaced).
+pub(super) unsafe fn free(old: *mut Snapshot) {
+    if !old.is_null() {
+        // SAFETY: Per the function's safety requirement, from `KBox::into_raw`.
+        drop(unsafe { KBox::from_raw(old) });
     }
 }

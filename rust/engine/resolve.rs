@@ -53,7 +53,7 @@ impl Engine {
             (false, 0) => {
                 // SAFETY: The ABI requires `symbol_name` to be NUL-terminated when set.
                 let name = unsafe { CStr::from_char_ptr(p.symbol_name) };
-                kallsyms::lookup(name.to_bytes()).map_err(|e| {
+                self.symbols.lookup(name).map_err(|e| {
                     refuse(
                         e,
                         format_args!("{}: no such symbol", name.to_str().unwrap_or("?")),
@@ -78,10 +78,9 @@ impl Engine {
             return Err(refuse(EINVAL, format_args!("{addr:#x}: blacklisted")));
         }
         let func = Function::new(addr - d.offset, d.size);
-        // Core kernel text is known; anything else (module text) is checked in kallsyms.
-        let is_text = !self.kernel_text.is_init(addr)
-            && (self.kernel_text.contains(addr)
-                || kallsyms::is_text(func.start, d.name, d.module)?);
+        let text = &self.symbols.kernel_text;
+        let is_text =
+            !text.is_init(addr) && (text.contains(addr) || self.symbols.is_module_text(addr));
         if !is_text {
             return Err(refuse(EINVAL, format_args!("{addr:#x}: not (live) text")));
         }

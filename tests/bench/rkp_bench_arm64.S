@@ -17,16 +17,29 @@ SYM_FUNC_START(rkp_bench_asm)
 	ret
 SYM_FUNC_END(rkp_bench_asm)
 
-/* 1024 instructions ending in `ret`: 1024 addresses to probe. */
+/*
+ * Runs of NOPs (emulated: no slot each) ending in `ret`, addresses to probe that never run:
+ * rkp_bench_sled for the registration rows, rkp_bench_far for the probes registered
+ * elsewhere while one is hit.
+ */
 SYM_FUNC_START(rkp_bench_sled)
 .Lsled:
 	.rept 1024
-	add	x0, x0, #0
+	nop
 	.endr
 	ret
 SYM_FUNC_END(rkp_bench_sled)
 
+SYM_FUNC_START(rkp_bench_far)
+.Lfar:
+	.rept 10240
+	nop
+	.endr
+	ret
+SYM_FUNC_END(rkp_bench_far)
+
 	.section .rodata
 SYM_DATA(rkp_bench_mid_offset, .long .Lmid - rkp_bench_asm)
 SYM_DATA(rkp_bench_sled_start, .long .Lsled - rkp_bench_sled)
+SYM_DATA(rkp_bench_far_start, .long .Lfar - rkp_bench_far)
 SYM_DATA(rkp_bench_sled_step, .long 4)

@@ -41,7 +41,9 @@ extern "C" {
     fn rkp_bench_asm(x: i64) -> i64;
     fn rkp_bench_sled(x: i64) -> i64;
     static rkp_bench_mid_offset: u32;
+    fn rkp_bench_far(x: i64) -> i64;
     static rkp_bench_sled_start: u32;
+    static rkp_bench_far_start: u32;
     static rkp_bench_sled_step: u32;
     fn rkp_bench_run(f: unsafe extern "C" fn(i64) -> i64, n: u32) -> u64;
     fn rkp_bench_now() -> u64;
@@ -82,6 +84,7 @@ fn now() -> u64 {
 }
 
 /// A pre-handler that does nothing.
+#[derive(Clone, Copy)]
 struct Nop;
 
 #[vtable]
@@ -92,6 +95,7 @@ impl Handler for Nop {
 }
 
 /// A pre- and a post-handler that do nothing.
+#[derive(Clone, Copy)]
 struct NopPost;
 
 #[vtable]
@@ -178,8 +182,19 @@ fn per_hit(probed: u64, plain: u64) -> u64 {
 }
 
 /// rkprobes: a kprobe with handler `h` at `at`, around the loop of `f`.
-fn rkprobes_kprobe<T: Handler>(at: usize, h: T, f: Target64, plain: u64) -> Option<u64> {
-    let p = KBox::pin_init(Registration::new(Target::address(at), h), GFP_KERNEL).ok()?;
+fn rkprobes_kprobe<T: Handler + Copy>(at: usize, h: T, f: Target64, plain: u64) -> Option<u64> {
+    // Linux takes its optimized probe's jump out a few ticks after unregistering it; until
+    // then rkprobes refuses the address (EINVAL).
+    let mut tries = 0;
+    let p = loop {
+        match KBox::pin_init(Registration::new(Target::address(at), h), GFP_KERNEL) {
+            Err(e) if e == EINVAL && tries < 100 => {
+                tries += 1;
+                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+            }
+            r => break r.ok()?,
+        }
+    };
     let t = run(f);
     drop(p);
     Some(per_hit(t, plain))
@@ -198,18 +213,27 @@ fn linux_kprobe(at: usize, post: bool, f: Target64, plain: u64) -> (Option<u64>,
     }
 }
 
-/// `count` addresses in the sled, one per instruction.
-fn sled(count: usize) -> Result<KVec<usize>> {
-    // SAFETY: Constants of `rkp_bench_*.S`.
-    let (start, step) = unsafe { (rkp_bench_sled_start, rkp_bench_sled_step) };
+/// `count` addresses in a run of NOPs (`f`, starting `start` bytes in), one per instruction.
+fn nops(f: Target64, start: u32, count: usize) -> Result<KVec<usize>> {
+    // SAFETY: A constant of `rkp_bench_*.S`.
+    let step = unsafe { rkp_bench_sled_step } as usize;
     let mut v = KVec::with_capacity(count, GFP_KERNEL)?;
     for i in 0..count {
-        v.push(
-            addr(rkp_bench_sled) + (start + step * i as u32) as usize,
-            GFP_KERNEL,
-        )?;
+        v.push(addr(f) + start as usize + step * i, GFP_KERNEL)?;
     }
     Ok(v)
+}
+
+/// `count` (at most 1024) addresses for the registration rows.
+fn sled(count: usize) -> Result<KVec<usize>> {
+    // SAFETY: A constant of `rkp_bench_*.S`.
+    nops(rkp_bench_sled, unsafe { rkp_bench_sled_start }, count)
+}
+
+/// `count` (at most 10240) addresses for probes registered elsewhere.
+fn far(count: usize) -> Result<KVec<usize>> {
+    // SAFETY: A constant of `rkp_bench_*.S`.
+    nops(rkp_bench_far, unsafe { rkp_bench_far_start }, count)
 }
 
 /// Where rkprobes registers the probes of the registration rows: on arm64 disabled, since
@@ -221,6 +245,27 @@ fn sled_target(a: usize) -> Target<'static> {
     } else {
         t
     }
+}
+
+/// rkprobes: the hit cost of a pre-handler probe at `at` while `others` more probes are
+/// registered in the sled (registered in one batch).
+fn rkprobes_kprobe_among(others: usize, at: usize, f: Target64, plain: u64) -> Result<u64> {
+    let mut probes = KVec::with_capacity(others, GFP_KERNEL)?;
+    for a in far(others)? {
+        probes.push(
+            KBox::pin_init(
+                Registration::new_unregistered(sled_target(a), Nop),
+                GFP_KERNEL,
+            )?,
+            GFP_KERNEL,
+        )?;
+    }
+    let mut refs: KVec<&dyn AsRaw<RawKprobe>> = KVec::with_capacity(others, GFP_KERNEL)?;
+    for p in probes.iter() {
+        refs.push(&**p, GFP_KERNEL)?;
+    }
+    let _batch = Batch::register(&refs)?;
+    rkprobes_kprobe(at, Nop, f, plain).ok_or(ENOMEM)
 }
 
 /// rkprobes: registering then unregistering probes at `addrs` (in one batch or one by one),
@@ -349,7 +394,7 @@ impl kernel::Module for RkpBench {
             "rkprobes",
             "ratio"
         );
-        for count in [1usize, 100] {
+        for count in [1usize, 100, 1000] {
             let addrs = sled(count)?;
             for batch in [false, true] {
                 let how = if batch { "one batch" } else { "one by one" };
@@ -376,6 +421,20 @@ impl kernel::Module for RkpBench {
                     "",
                 );
             }
+        }
+        pr_info!(
+            "bench: {:<50} {:>10} {:>10} {:>7}\n",
+            "rkprobes: instructions per hit, others registered",
+            "one probe",
+            "with them",
+            "ratio"
+        );
+        let alone = rkprobes_kprobe(mid, Nop, rkp_bench_asm, plain_asm);
+        for others in [100usize, 10000] {
+            let with = rkprobes_kprobe_among(others, mid, rkp_bench_asm, plain_asm).ok();
+            let name =
+                CString::try_from_fmt(fmt!("kprobe, pre-handler, mid-function, {others} others"))?;
+            row(name.to_str()?, alone, with, "");
         }
         Ok(RkpBench)
     }

@@ -21,7 +21,11 @@ SYM_FUNC_START(rkp_bench_asm)
 	RET
 SYM_FUNC_END(rkp_bench_asm)
 
-/* A run of 1024 one-byte instructions ending in `ret`: 1024 addresses to probe. */
+/*
+ * Runs of NOPs (emulated: no slot each) ending in `ret`, addresses to probe that never run:
+ * rkp_bench_sled for the registration rows, rkp_bench_far for the probes registered
+ * elsewhere while one is hit.
+ */
 SYM_FUNC_START(rkp_bench_sled)
 	ENDBR
 .Lsled:
@@ -31,7 +35,17 @@ SYM_FUNC_START(rkp_bench_sled)
 	RET
 SYM_FUNC_END(rkp_bench_sled)
 
+SYM_FUNC_START(rkp_bench_far)
+	ENDBR
+.Lfar:
+	.rept 10240
+	nop
+	.endr
+	RET
+SYM_FUNC_END(rkp_bench_far)
+
 	.section .rodata
 SYM_DATA(rkp_bench_mid_offset, .long .Lmid - rkp_bench_asm)
 SYM_DATA(rkp_bench_sled_start, .long .Lsled - rkp_bench_sled)
+SYM_DATA(rkp_bench_far_start, .long .Lfar - rkp_bench_far)
 SYM_DATA(rkp_bench_sled_step, .long 1)

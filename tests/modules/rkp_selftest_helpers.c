@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What rkp_selftest needs from C: whether the current context could be preempted, and module
+ * What rkp_selftest needs from C: whether the current context could be preempted, a run with
+ * interrupts off, and module
  * text the kernel treats specially: a jump-label site, and a breakpoint that another die
  * notifier owns.
  */
@@ -13,6 +14,7 @@
 #include <linux/types.h>
 
 bool rkp_selftest_preemptible(void);
+long rkp_selftest_irqs_off(long (*fn)(void), bool *stayed_off);
 long rkp_selftest_keyed(long x);
 void rkp_selftest_key_set(bool on);
 int rkp_selftest_foreign_int3_hook(bool on);
@@ -29,6 +31,19 @@ noinstr int rkp_selftest_noinstr(int x)
 bool rkp_selftest_preemptible(void)
 {
 	return preemptible();
+}
+
+/* @fn's result, run with interrupts off; whether they were still off after it. */
+long rkp_selftest_irqs_off(long (*fn)(void), bool *stayed_off)
+{
+	unsigned long flags;
+	long ret;
+
+	local_irq_save(flags);
+	ret = fn();
+	*stayed_off = irqs_disabled();
+	local_irq_restore(flags);
+	return ret;
 }
 
 static DEFINE_STATIC_KEY_FALSE(rkp_selftest_key);

@@ -52,6 +52,7 @@ extern "C" {
     fn rkp_asm_alt(x: i64) -> i64;
     fn rkp_asm_pair(a: u64, b: u64) -> Pair;
     fn rkp_selftest_preemptible() -> bool;
+    fn rkp_selftest_irqs_off(f: extern "C" fn() -> i64, stayed_off: *mut bool) -> i64;
     fn rkp_selftest_keyed(x: i64) -> i64;
     fn rkp_selftest_key_set(on: bool);
     fn rkp_asm_foreign_int3(x: i64) -> i64;
@@ -392,8 +393,8 @@ fn pre_handler_redirects() -> TestResult {
 /// but never runs).
 /// Probes registered at every instruction boundary of a function, and how many boundaries
 /// rkprobes refused as text the kernel rewrites or must not run out of line (`EINVAL`).
-struct Swept {
-    probes: KVec<Pin<KBox<Registration<Recorder>>>>,
+struct Swept<H: Handler = Recorder> {
+    probes: KVec<Pin<KBox<Registration<H>>>>,
     refused: usize,
     start: usize,
     code_end: usize,
@@ -403,6 +404,16 @@ struct Swept {
 /// boundary must register (or, with `may_refuse`, fail with `EINVAL`), every other offset must
 /// fail with `EILSEQ`.
 fn probe_every_boundary(name: &CStr, func: usize, may_refuse: bool) -> Result<Swept, CString> {
+    probe_every_boundary_with(name, func, may_refuse, Recorder::new)
+}
+
+/// [`probe_every_boundary`] with handlers made by `handler`.
+fn probe_every_boundary_with<H: Handler>(
+    name: &CStr,
+    func: usize,
+    may_refuse: bool,
+    handler: impl Fn() -> H,
+) -> Result<Swept<H>, CString> {
     let (start, size) =
         function_extent(func).ok_or_else(|| fail(fmt!("no symbol at {func:#x}")))?;
     // SAFETY: Reading our own text.
@@ -434,7 +445,7 @@ fn probe_every_boundary(name: &CStr, func: usize, may_refuse: bool) -> Result<Sw
     };
     for off in 0..size {
         let r = KBox::pin_init(
-            Registration::new(Target::symbol(name).offset(off as u32), Recorder::new()),
+            Registration::new(Target::symbol(name).offset(off as u32), handler()),
             GFP_KERNEL,
         );
         let boundary = boundaries.contains(&off);
@@ -455,7 +466,7 @@ fn probe_every_boundary(name: &CStr, func: usize, may_refuse: bool) -> Result<Sw
     Ok(swept)
 }
 
-impl Swept {
+impl<H: Handler> Swept<H> {
     /// Every probe before the function's first `ret` fired.
     fn all_fired(&self) -> TestResult {
         for p in self
@@ -478,6 +489,35 @@ fn every_boundary(name: &CStr, func: usize, run: &dyn Fn() -> i64) -> TestResult
     let swept = probe_every_boundary(name, func, false)?;
     let got = run();
     ensure!(got == want, "probed result {got}, unprobed {want}");
+    swept.all_fired()
+}
+
+/// A pre-handler and no post-handler: such probes are boosted (their slot jumps back to the
+/// probed code, with no second trap).
+struct PreOnly;
+
+#[vtable]
+impl Handler for PreOnly {
+    fn pre_handler(&self, _ctx: &HitContext<'_>, _regs: &mut PtRegs) -> PreAction {
+        PreAction::Continue
+    }
+}
+
+/// [`every_boundary`] with boosted probes, with interrupts on and then off around the runs
+/// (a boosted slot has a way back for each).
+fn every_boundary_boosted(name: &CStr, func: usize, run: extern "C" fn() -> i64) -> TestResult {
+    let want = run();
+    let swept = probe_every_boundary_with(name, func, false, || PreOnly)?;
+    let on = run();
+    let mut stayed_off = false;
+    // SAFETY: `run` may run with interrupts off; `stayed_off` is valid for writes.
+    let off = unsafe { rkp_selftest_irqs_off(run, &mut stayed_off) };
+    ensure!(stayed_off, "interrupts came on during a run with them off");
+    ensure!(on == want, "probed result {on}, unprobed {want}");
+    ensure!(
+        off == want,
+        "probed result with interrupts off {off}, unprobed {want}"
+    );
     swept.all_fired()
 }
 
@@ -536,17 +576,31 @@ fn module_extable_site() -> TestResult {
 }
 
 fn every_boundary_mix() -> TestResult {
-    every_boundary(c"rkp_asm_mix", addr_of(rkp_asm_mix), &|| {
-        [0, 1, 2, 59, 60, 61, 99, 100]
-            .iter()
-            .fold(0, |acc, &x| acc * 3 + mix(x))
-    })
+    every_boundary(c"rkp_asm_mix", addr_of(rkp_asm_mix), &|| run_mix())
 }
 
 fn every_boundary_branches() -> TestResult {
     every_boundary(c"rkp_asm_branches", addr_of(rkp_asm_branches), &|| {
-        [0, 1, 3, 7].iter().fold(0, |acc, &n| acc * 7 + branches(n))
+        run_branches()
     })
+}
+
+extern "C" fn run_mix() -> i64 {
+    [0, 1, 2, 59, 60, 61, 99, 100]
+        .iter()
+        .fold(0, |acc, &x| acc * 3 + mix(x))
+}
+
+extern "C" fn run_branches() -> i64 {
+    [0, 1, 3, 7].iter().fold(0, |acc, &n| acc * 7 + branches(n))
+}
+
+fn every_boundary_mix_boosted() -> TestResult {
+    every_boundary_boosted(c"rkp_asm_mix", addr_of(rkp_asm_mix), run_mix)
+}
+
+fn every_boundary_branches_boosted() -> TestResult {
+    every_boundary_boosted(c"rkp_asm_branches", addr_of(rkp_asm_branches), run_branches)
 }
 
 /// The errno of every refusal Linux reports.
@@ -1447,6 +1501,14 @@ const TESTS: &[Test] = &[
     (
         "every boundary of rkp_asm_branches; EILSEQ elsewhere",
         every_boundary_branches,
+    ),
+    (
+        "every boundary of rkp_asm_mix, boosted, interrupts on and off",
+        every_boundary_mix_boosted,
+    ),
+    (
+        "every boundary of rkp_asm_branches, boosted, interrupts on and off",
+        every_boundary_branches_boosted,
     ),
     ("errno of every refusal", errnos),
     ("bad input through the raw ABI", raw_abi_errnos),

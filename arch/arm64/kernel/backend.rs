@@ -388,7 +388,9 @@ impl Trap for Backend {
         false
     }
 
-    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+    /// Never boosts: a branch back from the slot would not reach kernel text from module
+    /// text on every layout (B reaches +-128 MiB).
+    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs, _may_boost: bool) -> Step {
         match (probe.plan, probe.slot) {
             (Plan::Simulate(sim), _) => {
                 simulate::simulate(sim, probe.insn, probe.addr as u64, &mut Regs(regs));

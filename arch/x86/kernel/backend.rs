@@ -80,8 +80,21 @@ const TRAP_PATH: &[&[u8]] = &[
     b"__fentry__",
 ];
 
-/// Bytes per out-of-line slot: the longest instruction (14) and the breakpoint after it.
-const SLOT_SIZE: usize = 16;
+/// Bytes per out-of-line slot (`RKP_SLOT_SIZE` in `rkp_x86.h`): three copies of the
+/// instruction (at most 14 bytes), each followed by its way back:
+/// - at 0, `int3`: the trap that ends the step (post-handlers run there);
+/// - at [`BOOST_IF_ON`], `sti; jmp` to the next instruction, for hits with interrupts on;
+/// - at [`BOOST_IF_OFF`], `jmp` to the next instruction, for hits with interrupts off.
+///
+/// Every copy runs with interrupts off. `sti` enables them only after the `jmp` that
+/// follows it has run (its interrupt shadow), so no interrupt, and hence no preemption, ever
+/// finds a CPU inside a slot: a slot is free once every CPU has taken an interrupt (the IPI
+/// of the text write that removes its breakpoint) or left an RCU read-side critical section.
+const SLOT_SIZE: usize = 64;
+/// Where the boosted copy for hits with interrupts on starts in a slot.
+const BOOST_IF_ON: usize = 16;
+/// Where the boosted copy for hits with interrupts off starts in a slot.
+const BOOST_IF_OFF: usize = 40;
 /// Slots in `slot_area.S` (`RKP_SLOT_AREA_SIZE / RKP_SLOT_SIZE` in `rkp_x86.h`).
 const SLOT_COUNT: usize = 1024;
 
@@ -92,6 +105,10 @@ extern "C" {
 
 /// The breakpoint instruction.
 const INT3: u8 = 0xcc;
+/// `sti`.
+const STI: u8 = 0xfb;
+/// `jmp rel32`.
+const JMP_REL32: u8 = 0xe9;
 /// `EFLAGS.IF` as `pt_regs` holds it.
 const IF: usize = flags::IF as usize;
 
@@ -157,6 +174,8 @@ pub(crate) struct Probe {
     plan: Plan,
     /// The slot the copy runs in (`Plan::OutOfLine` only).
     slot: Option<usize>,
+    /// Whether the slot has the boosted copies.
+    boostable: bool,
 }
 
 /// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,
@@ -254,6 +273,7 @@ impl Probe {
             len: prepared.insn.len,
             plan: prepared.plan,
             slot: None,
+            boostable: false,
         };
         if prepared.plan == Plan::OutOfLine {
             let slot = slots.alloc().ok_or_else(|| {
@@ -261,25 +281,58 @@ impl Probe {
                 ENOMEM
             })?;
             probe.slot = Some(slot);
-            if let Err(e) = probe.write_slot(&prepared.insn, slot) {
-                slots.free(slot);
-                return Err(e);
+            match probe.write_slot(&prepared.insn, slot) {
+                Ok(boostable) => probe.boostable = boostable,
+                Err(e) => {
+                    slots.free(slot);
+                    return Err(e);
+                }
             }
         }
         Ok(probe)
     }
 
-    /// Copies the instruction into `slot`, followed by the breakpoint that ends the step.
-    fn write_slot(&self, insn: &decode::Insn, slot: usize) -> Result {
+    /// Fills `slot` (see [`SLOT_SIZE`]); says whether it has the boosted copies (their `jmp`
+    /// reaches the next instruction).
+    fn write_slot(&self, insn: &decode::Insn, slot: usize) -> Result<bool> {
+        let mut area = [INT3; SLOT_SIZE];
+        self.copy_to(insn, &mut area, slot, 0)?;
         let len = usize::from(self.len);
-        let mut copy = [INT3; SLOT_SIZE];
-        copy[..len].copy_from_slice(&self.original[..len]);
+        let next = self.addr + len;
+        let jmp = |area: &mut [u8; SLOT_SIZE], at: usize| -> Option<()> {
+            let rel = i32::try_from(next.wrapping_sub(slot + at + 5) as isize).ok()?;
+            area[at] = JMP_REL32;
+            area[at + 1..at + 5].copy_from_slice(&rel.to_le_bytes());
+            Some(())
+        };
+        self.copy_to(insn, &mut area, slot, BOOST_IF_ON)?;
+        area[BOOST_IF_ON + len] = STI;
+        self.copy_to(insn, &mut area, slot, BOOST_IF_OFF)?;
+        let boostable = jmp(&mut area, BOOST_IF_ON + len + 1).is_some()
+            && jmp(&mut area, BOOST_IF_OFF + len).is_some();
+        if !boostable {
+            area[BOOST_IF_ON..].fill(INT3);
+        }
+        text_write(slot, &area)?;
+        Ok(boostable)
+    }
+
+    /// Puts the instruction at `area[at..]`, relocated to run at `slot + at`.
+    fn copy_to(
+        &self,
+        insn: &decode::Insn,
+        area: &mut [u8; SLOT_SIZE],
+        slot: usize,
+        at: usize,
+    ) -> Result {
+        let len = usize::from(self.len);
+        area[at..at + len].copy_from_slice(&self.original[..len]);
         if insn.is_rip_relative() {
             let disp = prepare::relocated_displacement(
                 insn,
                 &self.original,
                 self.addr as u64,
-                slot as u64,
+                (slot + at) as u64,
             )
             .ok_or_else(|| {
                 pr_err!(
@@ -288,10 +341,10 @@ impl Probe {
                 );
                 EINVAL
             })?;
-            let at = usize::from(insn.disp_offset);
-            copy[at..at + 4].copy_from_slice(&disp.to_le_bytes());
+            let d = at + usize::from(insn.disp_offset);
+            area[d..d + 4].copy_from_slice(&disp.to_le_bytes());
         }
-        text_write(slot, &copy)
+        Ok(())
     }
 }
 
@@ -520,7 +573,8 @@ impl Trap for Backend {
         false
     }
 
-    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs) -> Step {
+    /// Boosts when it may and the slot has the boosted copies.
+    fn single_step(probe: &Probe, regs: &mut bindings::pt_regs, may_boost: bool) -> Step {
         match (probe.plan, probe.slot) {
             (Plan::Emulate(e), _) => {
                 emulate::emulate(e, &mut Regs(regs), probe.addr as u64, probe.len);
@@ -529,6 +583,15 @@ impl Trap for Backend {
             (Plan::OutOfLine, Some(slot)) => {
                 let interrupts_were_on = regs.flags & IF != 0;
                 regs.flags &= !IF;
+                if may_boost && probe.boostable {
+                    regs.ip = slot
+                        + if interrupts_were_on {
+                            BOOST_IF_ON
+                        } else {
+                            BOOST_IF_OFF
+                        };
+                    return Step::Boosted;
+                }
                 regs.ip = slot;
                 Step::InSlot { interrupts_were_on }
             }

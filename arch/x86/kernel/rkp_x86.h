@@ -14,7 +14,7 @@ struct pt_regs *rkp_die_int3_regs(unsigned long val, void *data);
 #endif
 
 /* Out-of-line slots: RKP_SLOT_SIZE bytes each, in the module's own text (slots.S). */
-#define RKP_SLOT_SIZE		16
-#define RKP_SLOT_AREA_SIZE	16384
+#define RKP_SLOT_SIZE		64
+#define RKP_SLOT_AREA_SIZE	65536
 
 #endif

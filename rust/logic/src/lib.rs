@@ -6,7 +6,9 @@
 
 #![no_std]
 
+pub mod addr_index;
 pub mod blacklist;
 pub mod kallsyms;
 pub mod list;
 pub mod symbol;
+pub mod symtab;

@@ -81,6 +81,7 @@ pub fn emulate(e: Emulation, m: &mut impl Machine, addr: u64, len: u8) {
     let next = addr.wrapping_add(u64::from(len));
     let rel = |r: i32| next.wrapping_add(i64::from(r) as u64);
     let ip = match e {
+        Emulation::Nop => next,
         Emulation::Cli => {
             m.set_flags(m.flags() & !flags::IF);
             next

@@ -66,6 +66,8 @@ impl Refusal {
 /// would do something else (relative branches, return addresses) or because it changes IF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emulation {
+    /// `nop` (`90`, `66 90`) and `nopl`/`nopw` (`0f 1f /0`): nothing but the next instruction.
+    Nop,
     /// `cli`.
     Cli,
     /// `sti`.
@@ -162,6 +164,13 @@ fn emulation(insn: &Insn, bytes: &[u8]) -> Result<Option<Emulation>, Refusal> {
     let branch_opsize16 = insn.prefixes.operand_size;
     let e = match insn.map {
         Map::OneByte => match insn.opcode {
+            // Not `f3 90` (pause, kept) nor with REX.B (`xchg %r8, %rax`).
+            0x90 if !insn.prefixes.rep
+                && !insn.prefixes.lock
+                && insn.rex.is_none_or(|r| r & 1 == 0) =>
+            {
+                Nop
+            }
             0xfa => Cli,
             0xfb => Sti,
             0x9c => Pushf,
@@ -223,6 +232,7 @@ fn emulation(insn: &Insn, bytes: &[u8]) -> Result<Option<Emulation>, Refusal> {
             0x01 if insn.modrm_reg() == Some(0) && insn.modrm_mod() == Some(3) => {
                 return Err(Refusal::Unsupported("VMX instruction"))
             }
+            0x1f if !insn.prefixes.lock && insn.modrm_reg() == Some(0) => Nop,
             // sysret/sysexit leave the kernel.
             0x07 | 0x35 => return Err(Refusal::Unsupported("return to user mode")),
             _ => return Ok(None),

@@ -29,11 +29,12 @@ fn refused_like_linux() {
     assert_eq!(plan(&[0xff, 0x1f]), Err(errno::EOPNOTSUPP)); // lcall *(%rdi)
     assert_eq!(plan(&[0x0f, 0x01, 0xc1]), Err(errno::EOPNOTSUPP)); // vmcall
     assert_eq!(plan(&[0x06]), Err(errno::EILSEQ)); // undecodable in 64-bit mode
+                                                   // add $1, %ax after redundant operand-size prefixes.
     let mut long = [0x66u8; 15];
-    long[13] = 0x90;
+    long[11..14].copy_from_slice(&[0x05, 0x01, 0x00]);
     assert_eq!(plan(&long[..14]), Ok(Plan::OutOfLine)); // 14 bytes fit with the int3
-    long[14] = 0x90;
-    long[13] = 0x66;
+    long[12..15].copy_from_slice(&[0x05, 0x01, 0x00]);
+    long[11] = 0x66;
     assert_eq!(plan(&long), Err(errno::ENOSPC));
 }
 
@@ -41,6 +42,16 @@ fn refused_like_linux() {
 fn emulated() {
     use Emulation::*;
     assert_eq!(plan(&[0xfa]), Ok(Plan::Emulate(Cli)));
+    assert_eq!(plan(&[0x90]), Ok(Plan::Emulate(Nop)));
+    assert_eq!(plan(&[0x66, 0x90]), Ok(Plan::Emulate(Nop)));
+    assert_eq!(plan(&[0x0f, 0x1f, 0x00]), Ok(Plan::Emulate(Nop)));
+    assert_eq!(
+        plan(&[0x0f, 0x1f, 0x44, 0x00, 0x00]),
+        Ok(Plan::Emulate(Nop))
+    );
+    // pause, and xchg %r8, %rax: not NOPs.
+    assert_eq!(plan(&[0xf3, 0x90]), Ok(Plan::OutOfLine));
+    assert_eq!(plan(&[0x41, 0x90]), Ok(Plan::OutOfLine));
     assert_eq!(plan(&[0x9d]), Ok(Plan::Emulate(Popf)));
     assert_eq!(plan(&[0xc3]), Ok(Plan::Emulate(Ret { pop_bytes: 0 })));
     assert_eq!(
