@@ -434,8 +434,32 @@ impl Engine {
     /// Returns after one grace period, when no CPU can run the probes' handlers any more.
     fn remove(&self, reg: &mut Registry, probes: &[*mut RawKprobe]) {
         let all_disarmed = reg.all_disarmed;
-        for site in reg.sites.iter_mut() {
-            site.probes.retain(|q| !probes.contains(&*q));
+        // The probes' addresses, sorted (without memory: every site counts as theirs).
+        let mut addrs = KVec::with_capacity(probes.len(), GFP_KERNEL).ok();
+        for &p in probes {
+            // SAFETY: The caller's probes are valid until this returns.
+            let addr = unsafe { (*p).resolved.load(Relaxed) };
+            let at = sites_at(&reg.sites, addr);
+            for site in reg.sites[at].iter_mut() {
+                if let Some(i) = site.probes.iter().position(|&q| q == p) {
+                    let _ = site.probes.remove(i);
+                }
+            }
+            if let Some(a) = addrs.as_mut() {
+                let _ = a.push_within_capacity(addr);
+            }
+        }
+        if let Some(a) = addrs.as_mut() {
+            a.sort_unstable();
+        }
+        // The sites of `probes`, and stuck ones, which are tried again at every removal.
+        let touched = |site: &Site| {
+            site.stuck
+                || addrs
+                    .as_ref()
+                    .is_none_or(|a| a.binary_search(&site.addr()).is_ok())
+        };
+        for site in reg.sites.iter_mut().filter(|s| touched(s)) {
             // An emptied site is disarmed here; disarming serialises every CPU, so none is
             // left in the trap handler or the slot for it. A site whose breakpoint cannot be
             // removed stays in the lookup table (and is tried again at every removal).

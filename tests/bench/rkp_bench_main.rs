@@ -41,9 +41,8 @@ extern "C" {
     fn rkp_bench_asm(x: i64) -> i64;
     fn rkp_bench_sled(x: i64) -> i64;
     static rkp_bench_mid_offset: u32;
-    fn rkp_bench_far(x: i64) -> i64;
     static rkp_bench_sled_start: u32;
-    static rkp_bench_far_start: u32;
+    static rkp_bench_far_funcs: [usize; 10];
     static rkp_bench_sled_step: u32;
     fn rkp_bench_run(f: unsafe extern "C" fn(i64) -> i64, n: u32) -> u64;
     fn rkp_bench_now() -> u64;
@@ -213,27 +212,36 @@ fn linux_kprobe(at: usize, post: bool, f: Target64, plain: u64) -> (Option<u64>,
     }
 }
 
-/// `count` addresses in a run of NOPs (`f`, starting `start` bytes in), one per instruction.
-fn nops(f: Target64, start: u32, count: usize) -> Result<KVec<usize>> {
-    // SAFETY: A constant of `rkp_bench_*.S`.
-    let step = unsafe { rkp_bench_sled_step } as usize;
+/// NOPs per run (`.rept` in `rkp_bench_*.S`).
+const RUN: usize = 1024;
+
+/// `count` addresses in runs of NOPs, one per instruction: the first in `runs[0]`, the next
+/// `RUN` in `runs[1]`, and so on.
+fn nops(runs: &[usize], count: usize) -> Result<KVec<usize>> {
+    if count > runs.len() * RUN {
+        return Err(EINVAL);
+    }
+    // SAFETY: Constants of `rkp_bench_*.S`.
+    let (start, step) = unsafe { (rkp_bench_sled_start, rkp_bench_sled_step) };
     let mut v = KVec::with_capacity(count, GFP_KERNEL)?;
     for i in 0..count {
-        v.push(addr(f) + start as usize + step * i, GFP_KERNEL)?;
+        v.push(
+            runs[i / RUN] + (start + step * (i % RUN) as u32) as usize,
+            GFP_KERNEL,
+        )?;
     }
     Ok(v)
 }
 
 /// `count` (at most 1024) addresses for the registration rows.
 fn sled(count: usize) -> Result<KVec<usize>> {
-    // SAFETY: A constant of `rkp_bench_*.S`.
-    nops(rkp_bench_sled, unsafe { rkp_bench_sled_start }, count)
+    nops(&[addr(rkp_bench_sled)], count)
 }
 
 /// `count` (at most 10240) addresses for probes registered elsewhere.
 fn far(count: usize) -> Result<KVec<usize>> {
     // SAFETY: A constant of `rkp_bench_*.S`.
-    nops(rkp_bench_far, unsafe { rkp_bench_far_start }, count)
+    nops(unsafe { &rkp_bench_far_funcs }, count)
 }
 
 /// Where rkprobes registers the probes of the registration rows: on arm64 disabled, since

@@ -23,7 +23,7 @@ SYM_FUNC_END(rkp_bench_asm)
 
 /*
  * Runs of NOPs (emulated: no slot each) ending in `ret`, addresses to probe that never run:
- * rkp_bench_sled for the registration rows, rkp_bench_far for the probes registered
+ * rkp_bench_sled for the registration rows, rkp_bench_far0..9 for the probes registered
  * elsewhere while one is hit.
  */
 SYM_FUNC_START(rkp_bench_sled)
@@ -35,17 +35,24 @@ SYM_FUNC_START(rkp_bench_sled)
 	RET
 SYM_FUNC_END(rkp_bench_sled)
 
-SYM_FUNC_START(rkp_bench_far)
+/* Ten of them, one after the other: a probe's boundary walk starts at its function. */
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+SYM_FUNC_START(rkp_bench_far\n)
 	ENDBR
-.Lfar:
-	.rept 10240
+	.rept 1024
 	nop
 	.endr
 	RET
-SYM_FUNC_END(rkp_bench_far)
+SYM_FUNC_END(rkp_bench_far\n)
+	.endr
 
 	.section .rodata
 SYM_DATA(rkp_bench_mid_offset, .long .Lmid - rkp_bench_asm)
 SYM_DATA(rkp_bench_sled_start, .long .Lsled - rkp_bench_sled)
-SYM_DATA(rkp_bench_far_start, .long .Lfar - rkp_bench_far)
+/* The addresses of rkp_bench_far0..9 (the NOPs start rkp_bench_sled_start bytes in). */
+SYM_DATA_START(rkp_bench_far_funcs)
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+	.quad rkp_bench_far\n
+	.endr
+SYM_DATA_END(rkp_bench_far_funcs)
 SYM_DATA(rkp_bench_sled_step, .long 1)
