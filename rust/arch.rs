@@ -116,7 +116,8 @@ pub(crate) enum Step {
     /// `interrupts_were_on` is restored by [`Trap::finish_slot`].
     InSlot { interrupts_were_on: bool },
     /// The CPU will run the copy in the slot, which then goes straight back to the probed
-    /// code ("boosting": no second trap, so no post-handlers).
+    /// code ("boosting": no second trap, so no post-handlers). Only x86 boosts.
+    #[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
     Boosted,
 }
 

@@ -255,11 +255,10 @@ fn sled_target(a: usize) -> Target<'static> {
     }
 }
 
-/// rkprobes: the hit cost of a pre-handler probe at `at` while `others` more probes are
-/// registered in the sled (registered in one batch).
-fn rkprobes_kprobe_among(others: usize, at: usize, f: Target64, plain: u64) -> Result<u64> {
-    let mut probes = KVec::with_capacity(others, GFP_KERNEL)?;
-    for a in far(others)? {
+/// Probes at `addrs` (see [`sled_target`]), not registered yet.
+fn unregistered(addrs: &[usize]) -> Result<KVec<Pin<KBox<Registration<Nop>>>>> {
+    let mut probes = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
+    for &a in addrs {
         probes.push(
             KBox::pin_init(
                 Registration::new_unregistered(sled_target(a), Nop),
@@ -268,39 +267,39 @@ fn rkprobes_kprobe_among(others: usize, at: usize, f: Target64, plain: u64) -> R
             GFP_KERNEL,
         )?;
     }
-    let mut refs: KVec<&dyn AsRaw<RawKprobe>> = KVec::with_capacity(others, GFP_KERNEL)?;
+    Ok(probes)
+}
+
+/// Registers `probes` in one batch.
+fn batch(probes: &[Pin<KBox<Registration<Nop>>>]) -> Result<Batch<'_>> {
+    let mut refs: KVec<&dyn AsRaw<RawKprobe>> = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
     for p in probes.iter() {
         refs.push(&**p, GFP_KERNEL)?;
     }
-    let _batch = Batch::register(&refs)?;
+    Batch::register(&refs)
+}
+
+/// rkprobes: the hit cost of a pre-handler probe at `at` while `others` more probes are
+/// registered elsewhere.
+fn rkprobes_kprobe_among(others: usize, at: usize, f: Target64, plain: u64) -> Result<u64> {
+    let probes = unregistered(&far(others)?)?;
+    let _batch = batch(&probes)?;
     rkprobes_kprobe(at, Nop, f, plain).ok_or(ENOMEM)
 }
 
 /// rkprobes: registering then unregistering probes at `addrs` (in one batch or one by one),
 /// in guest nanoseconds.
-fn rkprobes_register(addrs: &[usize], batch: bool) -> Result<(u64, u64)> {
-    let mut probes = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
+fn rkprobes_register(addrs: &[usize], batch_of_all: bool) -> Result<(u64, u64)> {
     let t = now();
-    if batch {
-        for &a in addrs {
-            probes.push(
-                KBox::pin_init(
-                    Registration::new_unregistered(sled_target(a), Nop),
-                    GFP_KERNEL,
-                )?,
-                GFP_KERNEL,
-            )?;
-        }
-        let mut refs: KVec<&dyn AsRaw<RawKprobe>> = KVec::with_capacity(probes.len(), GFP_KERNEL)?;
-        for p in probes.iter() {
-            refs.push(&**p, GFP_KERNEL)?;
-        }
-        let b = Batch::register(&refs)?;
+    if batch_of_all {
+        let probes = unregistered(addrs)?;
+        let b = batch(&probes)?;
         let reg = now() - t;
         let t = now();
         drop(b);
         return Ok((reg, now() - t));
     }
+    let mut probes = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
     for &a in addrs {
         probes.push(
             KBox::pin_init(Registration::new(sled_target(a), Nop), GFP_KERNEL)?,
