@@ -434,8 +434,11 @@ impl Engine {
     /// Returns after one grace period, when no CPU can run the probes' handlers any more.
     fn remove(&self, reg: &mut Registry, probes: &[*mut RawKprobe]) {
         let all_disarmed = reg.all_disarmed;
-        // The probes' addresses, sorted (without memory: every site counts as theirs).
-        let mut addrs = KVec::with_capacity(probes.len(), GFP_KERNEL).ok();
+        // Breakpoints that earlier removals could not take out are tried again first (a
+        // failure now is not retried in the same call).
+        for site in reg.sites.iter_mut().filter(|s| s.stuck) {
+            self.rearm(site, all_disarmed);
+        }
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
             let addr = unsafe { (*p).resolved.load(Relaxed) };
@@ -443,35 +446,8 @@ impl Engine {
             for site in reg.sites[at].iter_mut() {
                 if let Some(i) = site.probes.iter().position(|&q| q == p) {
                     let _ = site.probes.remove(i);
+                    self.rearm(site, all_disarmed);
                 }
-            }
-            if let Some(a) = addrs.as_mut() {
-                let _ = a.push_within_capacity(addr);
-            }
-        }
-        if let Some(a) = addrs.as_mut() {
-            a.sort_unstable();
-        }
-        // The sites of `probes`, and stuck ones, which are tried again at every removal.
-        let touched = |site: &Site| {
-            site.stuck
-                || addrs
-                    .as_ref()
-                    .is_none_or(|a| a.binary_search(&site.addr()).is_ok())
-        };
-        for site in reg.sites.iter_mut().filter(|s| touched(s)) {
-            // An emptied site is disarmed here; disarming serialises every CPU, so none is
-            // left in the trap handler or the slot for it. A site whose breakpoint cannot be
-            // removed stays in the lookup table (and is tried again at every removal).
-            match Self::update_arming(site, all_disarmed) {
-                Err(e) => {
-                    pr_err!(
-                        "cannot restore the text at {:#x}: {e:?}; its breakpoint stays handled\n",
-                        site.addr()
-                    );
-                    self.set_stuck(site, site.armed);
-                }
-                Ok(()) => self.set_stuck(site, false),
             }
         }
         self.publish_retrying(reg);
@@ -486,6 +462,22 @@ impl Engine {
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
             unsafe { (*p).registered.store(false, Release) };
+        }
+    }
+
+    /// Updates the breakpoint of `site`, whose probes changed. An emptied site is disarmed
+    /// here; disarming serialises every CPU, so none is left in the trap handler or the slot
+    /// for it. A site whose breakpoint cannot be removed stays in the lookup table, stuck.
+    fn rearm(&self, site: &mut Site, all_disarmed: bool) {
+        match Self::update_arming(site, all_disarmed) {
+            Err(e) => {
+                pr_err!(
+                    "cannot restore the text at {:#x}: {e:?}; its breakpoint stays handled\n",
+                    site.addr()
+                );
+                self.set_stuck(site, site.armed);
+            }
+            Ok(()) => self.set_stuck(site, false),
         }
     }
 
