@@ -153,5 +153,10 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
 /// A breakpoint trapped in kernel mode with `regs` (the backend's trap entry calls this):
 /// handles it and says whether it was rkprobes'.
 pub(crate) fn on_trap(regs: &mut bindings::pt_regs) -> bool {
-    crate::engine::current().is_some_and(|engine| on_breakpoint(engine, regs))
+    match crate::engine::current() {
+        Some(engine) => on_breakpoint(engine, regs),
+        // Unloading: no probe is left, but a CPU may still meet a breakpoint removed just
+        // before (the hook goes after the engine).
+        None => Arch::retry_if_stale(regs),
+    }
 }

@@ -48,7 +48,7 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     /// A snapshot of `sites` (address, code and probes, in any order, each address once) and
-    /// `pools`: four allocations, whatever the number of sites.
+    /// `pools`: the same allocations whatever the number of sites.
     pub(crate) fn new<'a>(
         sites: impl Iterator<Item = (usize, *const Code, &'a [*mut RawKprobe])> + Clone,
         pools: KVec<*const Pool>,

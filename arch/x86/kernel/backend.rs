@@ -529,7 +529,15 @@ impl Arming for Backend {
 
     /// Puts back the first byte of the original instruction; serialising every CPU waits for
     /// those in the trap or a slot.
+    ///
+    /// The byte is written twice, each time followed by the serialisation. On hardware once
+    /// is enough. Under QEMU's multi-threaded TCG, a vCPU that translates the function while
+    /// the first write lands can keep a stale translation that still has the `int3`. That
+    /// translation traps on every call: harmless while rkprobes is loaded (the stale-breakpoint
+    /// retry), an oops after it unloads. The second write, made when no CPU can still read the
+    /// old byte, invalidates such a translation.
     fn disarm(probe: &Probe) -> Result {
+        text_write(probe.addr, &probe.original[..1])?;
         text_write(probe.addr, &probe.original[..1])
     }
 
