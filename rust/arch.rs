@@ -154,7 +154,9 @@ pub(crate) trait Trap: Insns {
 
 /// Return-address hijack, for return probes on the trampoline route.
 pub(crate) trait Returns {
-    /// The address hooked returns go to (it traps).
+    /// The address hooked returns go to. Its code gets to the return handlers either by a
+    /// trap that the hit path recognises by this address, or by calling
+    /// `hit::on_hooked_return` with the registers saved, interrupts off.
     fn trampoline() -> usize;
 
     /// At a function's entry, makes it return to `to`. Returns the real return address and

@@ -96,18 +96,7 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     }
 
     if addr == Arch::trampoline() {
-        // A hooked return. Probes hit inside the return handlers count as missed.
-        if cpu.push(core::ptr::null(), status::RETURN).is_none() {
-            return false;
-        }
-        let handled = engine
-            .snapshot()
-            .is_some_and(|s| kretprobes::on_return(s.pools(), regs));
-        cpu.pop();
-        if !handled {
-            pr_err!("return to the trampoline with no pending instance\n");
-        }
-        return handled;
+        return returned(engine, regs);
     }
 
     if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
@@ -148,6 +137,32 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
 
     // A breakpoint rkprobes just removed, hit by a CPU that was already on its way here.
     Arch::retry_if_stale(regs)
+}
+
+/// A hooked return at the trampoline: runs its return handlers and sends the CPU on to the
+/// real return address; `false` if no call is pending there (a bug). Probes hit inside the
+/// return handlers count as missed.
+fn returned(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
+    let cpu = engine.cpus.this_cpu();
+    if cpu.push(core::ptr::null(), status::RETURN).is_none() {
+        return false;
+    }
+    let handled = engine
+        .snapshot()
+        .is_some_and(|s| kretprobes::on_return(s.pools(), regs));
+    cpu.pop();
+    if !handled {
+        pr_err!("return to the trampoline with no pending call\n");
+    }
+    handled
+}
+
+/// A hooked return reached the trampoline with `regs` and interrupts off (a backend whose
+/// trampoline does not trap calls this); as [`returned`]. Calls pending on the trampoline
+/// keep rkprobes loaded, so the engine is there.
+#[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
+pub(crate) fn on_hooked_return(regs: &mut bindings::pt_regs) -> bool {
+    crate::engine::current().is_some_and(|engine| returned(engine, regs))
 }
 
 /// A breakpoint trapped in kernel mode with `regs` (the backend's trap entry calls this):

@@ -5,8 +5,9 @@
 //! - through ftrace ([`crate::fexit`]) on functions with an ftrace site: fprobe calls back at
 //!   the entry and, through the function-graph tracer's return hook, at the return;
 //! - through the trampoline otherwise: the entry probe's pre-handler swaps the return address
-//!   on the stack for the trampoline's, whose breakpoint runs the return handler and sends the
-//!   CPU on to the real return address.
+//!   on the stack for the trampoline's, which runs the return handler (x86: by a call, with
+//!   the registers saved; arm64: in the trap at its landing) and sends the CPU on to the real
+//!   return address.
 //!
 //! Each return probe has a [`Pool`] of `maxactive` instances, owned by rkprobes: an instance
 //! is claimed lock-free at the entry (`cmpxchg` on its state; none free: `nmissed`), and freed
@@ -388,7 +389,7 @@ pub(crate) unsafe extern "C" fn entry_pre_handler(
     0
 }
 
-/// The trampoline's breakpoint (hit path): runs the return handlers of every instance hooked
+/// A hooked return at the trampoline (hit path): runs the return handlers of every instance hooked
 /// on this frame, newest first, and sends the CPU on to the real return address. `false` if
 /// no instance matches (which would be a bug).
 pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> bool {

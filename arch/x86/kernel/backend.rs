@@ -625,13 +625,33 @@ impl Trap for Backend {
 }
 
 extern "C" {
-    /// `slot_area.S`: where hooked returns go.
-    static rkp_kretprobe_trampoline: [u8; 2];
+    /// `return_trampoline.S`: where hooked returns go (code, not a function).
+    static rkp_return_trampoline: [u8; 0];
+    /// `return_trampoline.S`: `ud2`.
+    static rkp_return_lost: [u8; 0];
+}
+
+/// Called by `return_trampoline.S` with the registers of a hooked return, interrupts off:
+/// runs the return handlers, which set the instruction pointer its `iretq` goes to.
+///
+/// # Safety
+///
+/// `regs` is the trampoline's saved registers, laid out as after the function's `ret`, with
+/// the trampoline's return slot just below `regs.sp`.
+#[no_mangle]
+unsafe extern "C" fn rkp_hooked_return(regs: *mut bindings::pt_regs) {
+    // SAFETY: Per the safety requirement, `regs` is valid and this CPU's alone.
+    let regs = unsafe { &mut *regs };
+    if !crate::hit::on_hooked_return(regs) {
+        // A bug: nowhere to return to. Oops there rather than return to the trampoline.
+        Backend::return_to(regs, (&raw const rkp_return_lost) as usize);
+    }
 }
 
 impl Returns for Backend {
+    /// No breakpoint: it saves the registers and calls the return handlers.
     fn trampoline() -> usize {
-        (&raw const rkp_kretprobe_trampoline) as usize
+        (&raw const rkp_return_trampoline) as usize
     }
 
     /// At the entry the stack pointer points at the return address: the frame is that slot.
@@ -648,8 +668,13 @@ impl Returns for Backend {
         regs.sp - 8
     }
 
+    /// Also puts `to` in the trampoline's return slot, below the stack pointer, so that stack
+    /// traces taken in the return handlers continue into the caller.
     fn return_to(regs: &mut bindings::pt_regs, to: usize) {
         regs.ip = to;
+        // SAFETY: Only the trampoline's callback returns through here, with `regs` laid out
+        // by the trampoline: the word below `sp` is its return slot, on this CPU's stack.
+        unsafe { *((regs.sp - 8) as *mut usize) = to };
     }
 
     fn stack_pointer(regs: &bindings::pt_regs) -> usize {

@@ -20,15 +20,3 @@ SYM_CODE_START_NOALIGN(rkp_slot_area)
 SYM_CODE_END(rkp_slot_area)
 	.popsection
 
-/*
- * Where hooked returns go: the return handler runs in the breakpoint trap, which sends the
- * CPU on to the real return address. Entered by `ret`, so no ENDBR.
- */
-	.pushsection .text.rkp_slots, "ax"
-SYM_CODE_START_NOALIGN(rkp_kretprobe_trampoline)
-	ANNOTATE_NOENDBR
-	UNWIND_HINT_UNDEFINED
-	int3
-	int3
-SYM_CODE_END(rkp_kretprobe_trampoline)
-	.popsection

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where hooked returns go on the trampoline route (after Linux's arch_rethook_trampoline):
+ * the function's `ret` lands here; the registers are saved as a pt_regs laid out as the
+ * breakpoint trap would have it after that `ret`, and rkp_hooked_return() (backend.rs) runs
+ * the return handlers with interrupts off. It sets the instruction pointer to the real
+ * return address, also where the first push below stood for it, so that stack traces taken
+ * in the handlers continue into the caller.
+ */
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/processor-flags.h>
+#include <asm/ptrace-abi.h>
+#include <asm/segment.h>
+#include <asm/unwind_hints.h>
+
+/* Tells lockdep (and the irqsoff tracer) what cli and iretq do, as local_irq_*() would. */
+.macro TRACE_IRQS fn
+#ifdef CONFIG_TRACE_IRQFLAGS
+	testl	$X86_EFLAGS_IF, EFLAGS(%rsp)
+	jz	.Lno_trace_\@
+	call	\fn
+.Lno_trace_\@:
+#endif
+.endm
+
+	.text
+SYM_CODE_START_NOALIGN(rkp_return_trampoline)
+	ANNOTATE_NOENDBR			/* entered by ret only */
+	UNWIND_HINT_UNDEFINED			/* until the return slot is back */
+	pushq	$rkp_return_trampoline		/* the return slot */
+	UNWIND_HINT_FUNC
+	pushq	$__KERNEL_DS			/* ss */
+	pushq	%rsp				/* sp, fixed below */
+	pushfq
+	cli
+	addq	$16, 8(%rsp)			/* sp as after the ret: above the return slot */
+	pushq	$__KERNEL_CS
+	pushq	$rkp_return_trampoline		/* ip */
+	pushq	$-1				/* orig_ax */
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rdx
+	pushq	%rcx
+	pushq	%rax
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	TRACE_IRQS trace_hardirqs_off
+	movq	%rsp, %rdi
+	call	rkp_hooked_return
+	TRACE_IRQS trace_hardirqs_on
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rax
+	popq	%rcx
+	popq	%rdx
+	popq	%rsi
+	popq	%rdi
+	addq	$8, %rsp			/* orig_ax */
+	UNWIND_HINT_IRET_REGS
+	/*
+	 * To the return address, flags and stack pointer at once: the handlers dropped the
+	 * call's reference on rkprobes.ko, and a ret after a popf could be preempted here.
+	 */
+	iretq
+SYM_CODE_END(rkp_return_trampoline)
+
+/* Where a return with no pending call goes: an invalid opcode, hence an oops. */
+SYM_CODE_START_NOALIGN(rkp_return_lost)
+	ANNOTATE_NOENDBR
+	UNWIND_HINT_UNDEFINED
+	ud2
+SYM_CODE_END(rkp_return_lost)
