@@ -327,6 +327,26 @@ fn linux_register(addrs: &[usize], batch: bool) -> Option<(u64, u64)> {
     (r == 0).then_some((reg, unreg))
 }
 
+/// Prints the row of a return probe on `f`, by Linux and by rkprobes (fprobe or the
+/// trampoline, as `f` has an ftrace site or not).
+fn kretprobe_row(label: &str, f: Target64, plain: u64) {
+    let mut ns = 0;
+    // SAFETY: `ns` is valid for writes.
+    let l =
+        (unsafe { rkp_bench_linux_kretprobe(f, CALLS, &mut ns) } == 0).then(|| per_hit(ns, plain));
+    let r = KBox::pin_init(
+        KretprobeRegistration::new(Target::address(addr(f)), 0, NopRet),
+        GFP_KERNEL,
+    )
+    .ok()
+    .map(|rp| {
+        let t = run(f);
+        drop(rp);
+        per_hit(t, plain)
+    });
+    row(label, l, r, "");
+}
+
 struct RkpBench;
 
 impl kernel::Module for RkpBench {
@@ -379,21 +399,16 @@ impl kernel::Module for RkpBench {
             rkprobes_kprobe(entry, Nop, rkp_bench_entry, plain_entry),
             "",
         );
-        let mut ns = 0;
-        // SAFETY: `ns` is valid for writes.
-        let l = (unsafe { rkp_bench_linux_kretprobe(rkp_bench_entry, CALLS, &mut ns) } == 0)
-            .then(|| per_hit(ns, plain_entry));
-        let r = KBox::pin_init(
-            KretprobeRegistration::new(Target::address(entry), 0, NopRet),
-            GFP_KERNEL,
-        )
-        .ok()
-        .map(|rp| {
-            let t = run(rkp_bench_entry);
-            drop(rp);
-            per_hit(t, plain_entry)
-        });
-        row("kretprobe, entry and return", l, r, "");
+        kretprobe_row(
+            "kretprobe, entry and return (ftrace site)",
+            rkp_bench_entry,
+            plain_entry,
+        );
+        kretprobe_row(
+            "kretprobe, entry and return (no ftrace site)",
+            rkp_bench_asm,
+            plain_asm,
+        );
         pr_info!(
             "bench: {:<50} {:>10} {:>10} {:>7}\n",
             "guest microseconds to register / unregister",
