@@ -17,6 +17,8 @@
 //! (`returns.rs`, and `via_ftrace.rs` for those hooked through ftrace), and module text that
 //! goes or comes (`going.rs`).
 
+use core::sync::atomic::{AtomicPtr, Ordering};
+
 use kernel::{
     bindings,
     prelude::*,
@@ -44,7 +46,9 @@ mod returns;
 mod via_ftrace;
 
 /// The engine the trap handler, the exported API and debugfs use; set while the module is live.
-static CURRENT: Atomic<*const Engine> = Atomic::new(core::ptr::null());
+/// A `core` atomic, as are the snapshot pointer and the per-CPU state (`rust/percpu.rs`
+/// says why): read on every hit.
+static CURRENT: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
 
 /// The live engine, if the module is live.
 pub(crate) fn current() -> Option<&'static Engine> {
@@ -52,7 +56,7 @@ pub(crate) fn current() -> Option<&'static Engine> {
     // module's exit clears it; the engine is freed only after the trap hook is unregistered
     // (which waits for running callbacks) and after every client (which holds a module
     // reference) is gone.
-    unsafe { CURRENT.load(Acquire).as_ref() }
+    unsafe { CURRENT.load(Ordering::Acquire).as_ref() }
 }
 
 /// A probed address.
@@ -201,7 +205,7 @@ impl Registry {
 pub(crate) struct Engine {
     #[pin]
     registry: Mutex<Registry>,
-    snapshot: Atomic<*mut Snapshot>,
+    snapshot: AtomicPtr<Snapshot>,
     pub(crate) cpus: CpuStates,
     pub(crate) blacklist: Blacklist,
     module: &'static ThisModule,
@@ -225,7 +229,7 @@ impl Engine {
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
             registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0, retired: Retired::default() }),
-            snapshot: Atomic::new(core::ptr::null_mut()),
+            snapshot: AtomicPtr::new(core::ptr::null_mut()),
             cpus,
             blacklist,
             symbols,
@@ -237,8 +241,8 @@ impl Engine {
     /// Makes `engine` the one [`current`] returns (`None` to clear it).
     pub(crate) fn make_current(engine: Option<&Self>) {
         CURRENT.store(
-            engine.map_or(core::ptr::null(), core::ptr::from_ref),
-            Release,
+            engine.map_or(core::ptr::null_mut(), |e| core::ptr::from_ref(e).cast_mut()),
+            Ordering::Release,
         );
     }
 
@@ -623,7 +627,7 @@ impl Engine {
 impl PinnedDrop for Engine {
     fn drop(self: Pin<&mut Self>) {
         // Clients hold a module reference on rkprobes while they have probes, so none is left.
-        let old = self.snapshot.xchg(core::ptr::null_mut(), Relaxed);
+        let old = self.snapshot.swap(core::ptr::null_mut(), Ordering::Relaxed);
         rcu::synchronize_rcu();
         // SAFETY: After the grace period no reader holds any snapshot.
         unsafe {

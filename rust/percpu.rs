@@ -11,13 +11,20 @@
 //! instructions and push and pop frames of its own. So a push first reserves the frame (its
 //! status is 0, "being set up", which the hit path treats as "a probe is running") and fills
 //! it afterwards; a pop clears the status before it releases the frame.
+//!
+//! The fields are `core` atomics, not the kernel crate's `Atomic`: no C code sees this state,
+//! and an access to `core`'s compiles to the one instruction, where the kernel crate's goes
+//! through two out-of-line calls (its C helper, and `as_ptr`), about twenty instructions
+//! with the return thunks on every hit path access.
 
-use core::sync::atomic::{compiler_fence, Ordering::SeqCst};
+use core::sync::atomic::{
+    compiler_fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize,
+    Ordering::{Relaxed, SeqCst},
+};
 
 use kernel::{
     cpu::{nr_cpu_ids, CpuId},
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
 };
 
 use crate::snapshot::Entry;
@@ -43,9 +50,9 @@ pub(crate) mod status {
 
 /// One level of the stack.
 pub(crate) struct Frame {
-    entry: Atomic<*const Entry>,
-    status: Atomic<u32>,
-    interrupts_were_on: Atomic<bool>,
+    entry: AtomicPtr<Entry>,
+    status: AtomicU32,
+    interrupts_were_on: AtomicBool,
 }
 
 impl Frame {
@@ -80,18 +87,18 @@ impl Frame {
 
 /// One CPU's stack.
 pub(crate) struct CpuState {
-    depth: Atomic<usize>,
+    depth: AtomicUsize,
     frames: [Frame; MAX_DEPTH],
 }
 
 impl CpuState {
     fn new() -> Self {
         Self {
-            depth: Atomic::new(0),
+            depth: AtomicUsize::new(0),
             frames: core::array::from_fn(|_| Frame {
-                entry: Atomic::new(core::ptr::null()),
-                status: Atomic::new(status::SETUP),
-                interrupts_were_on: Atomic::new(false),
+                entry: AtomicPtr::new(core::ptr::null_mut()),
+                status: AtomicU32::new(status::SETUP),
+                interrupts_were_on: AtomicBool::new(false),
             }),
         }
     }
@@ -116,7 +123,7 @@ impl CpuState {
         compiler_fence(SeqCst);
         self.depth.store(d + 1, Relaxed);
         compiler_fence(SeqCst);
-        f.entry.store(entry, Relaxed);
+        f.entry.store(entry.cast_mut(), Relaxed);
         compiler_fence(SeqCst);
         f.set_status(s);
         Some(f)

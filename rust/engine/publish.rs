@@ -3,15 +3,9 @@
 //! Publishing the registry to the hit path: an immutable [`Snapshot`] behind an atomic
 //! pointer, replaced whole and freed after an RCU grace period.
 
-use kernel::{
-    bindings,
-    ffi::c_ulong,
-    prelude::*,
-    sync::{
-        atomic::{Acquire, Release},
-        rcu,
-    },
-};
+use core::sync::atomic::Ordering;
+
+use kernel::{bindings, ffi::c_ulong, prelude::*, sync::rcu};
 
 use super::{Engine, Registry};
 use crate::kretprobes::Pool;
@@ -23,7 +17,7 @@ impl Engine {
     pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
         // SAFETY: Snapshots are freed only after a grace period following their replacement,
         // so one read inside a read-side critical section stays valid through it.
-        unsafe { self.snapshot.load(Acquire).as_ref() }
+        unsafe { self.snapshot.load(Ordering::Acquire).as_ref() }
     }
 
     /// Builds the snapshot of `reg`: every site that still has probes.
@@ -43,7 +37,7 @@ impl Engine {
     /// Publishes a snapshot of `reg` and returns the one it replaced.
     fn swap(&self, reg: &Registry) -> Result<*mut Snapshot> {
         let new = KBox::into_raw(Self::build(reg)?);
-        Ok(self.snapshot.xchg(new, Release))
+        Ok(self.snapshot.swap(new, Ordering::Release))
     }
 
     /// Publishes a snapshot of `reg`, then waits for a grace period and frees the previous
