@@ -50,7 +50,10 @@ static struct page *rkp_text_page(unsigned long addr)
 
 int rkp_text_write(unsigned long addr, const u8 *src, size_t len)
 {
-	const void *text = (const void *)(addr & PAGE_MASK);
+	/* The 64-byte lines the write touches: what is compared. */
+	size_t from = offset_in_page(addr) & ~63UL;
+	size_t to = ALIGN(offset_in_page(addr) + len, 64);
+	const u8 *text = (const u8 *)(addr & PAGE_MASK);
 	struct page *page, *prev = NULL;
 	int walk;
 	u8 *map;
@@ -67,8 +70,11 @@ int rkp_text_write(unsigned long addr, const u8 *src, size_t len)
 		map = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
 		if (!map)
 			return -ENOMEM;
-		/* And the page must read as the text does (a concurrent write can also differ). */
-		if (!memcmp(map, text, PAGE_SIZE)) {
+		/*
+		 * And it must read as the text does where the write goes (a wrong page almost
+		 * never does; a concurrent write to those lines can also differ).
+		 */
+		if (!memcmp(map + from, text + from, to - from)) {
 			memcpy(map + offset_in_page(addr), src, len);
 			vunmap(map);
 			return 0;
