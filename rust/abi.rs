@@ -128,3 +128,17 @@ impl RawKretprobe {
         }
     }
 }
+
+// The layouts `include/rkprobes.h` gives C modules, which check the same offsets: a change
+// here fails the build until the header (and `RKP_ABI_VERSION`) follows.
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    const W: usize = size_of::<usize>();
+    assert!(offset_of!(RawKprobe, resolved) == 3 * W);
+    assert!(offset_of!(RawKprobe, pre_handler) == 5 * W);
+    assert!(offset_of!(RawKprobe, registered) == 9 * W);
+    assert!(size_of::<RawKprobe>() == 10 * W);
+    assert!(offset_of!(RawKretprobe, maxactive) == 12 * W);
+    assert!(size_of::<RawKretprobe>() == 16 * W);
+    assert!(size_of::<RawInstance>() == 4 * W);
+};

@@ -193,3 +193,72 @@ pub(crate) unsafe extern "C" fn rkp_unregister_kretprobes(
     // SAFETY: `rps` points to `num` pointers, each to a valid probe.
     unsafe { engine.unregister_kretprobes(core::slice::from_raw_parts(rps, num as usize)) };
 }
+
+/// The ABI version of `include/rkprobes.h` (`RKP_ABI_VERSION`): the layouts in
+/// [`crate::abi`] and the calls' meanings. Bump both together.
+const ABI_VERSION: u32 = 1;
+
+/// Calls `register` if a C module was built against this ABI; `EPROTO` (and a log line)
+/// otherwise.
+fn with_abi(abi: u32, register: impl FnOnce() -> c_int) -> c_int {
+    if abi == ABI_VERSION {
+        return register();
+    }
+    pr_err!("a module built against rkprobes ABI {abi} cannot use ABI {ABI_VERSION}: EPROTO\n");
+    EPROTO.to_errno()
+}
+
+/// [`rkp_register_kprobe`] for C modules (`include/rkprobes.h`), which pass their ABI version.
+///
+/// # Safety
+///
+/// As [`rkp_register_kprobe`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kprobe_abi(p: *mut RawKprobe, abi: u32) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    with_abi(abi, || unsafe { rkp_register_kprobe(p) })
+}
+
+/// [`rkp_register_kprobes`] for C modules.
+///
+/// # Safety
+///
+/// As [`rkp_register_kprobes`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kprobes_abi(
+    ps: *const *mut RawKprobe,
+    num: c_int,
+    abi: u32,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    with_abi(abi, || unsafe { rkp_register_kprobes(ps, num) })
+}
+
+/// [`rkp_register_kretprobe`] for C modules.
+///
+/// # Safety
+///
+/// As [`rkp_register_kretprobe`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kretprobe_abi(
+    rp: *mut RawKretprobe,
+    abi: u32,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    with_abi(abi, || unsafe { rkp_register_kretprobe(rp) })
+}
+
+/// [`rkp_register_kretprobes`] for C modules.
+///
+/// # Safety
+///
+/// As [`rkp_register_kretprobes`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rkp_register_kretprobes_abi(
+    rps: *const *mut RawKretprobe,
+    num: c_int,
+    abi: u32,
+) -> c_int {
+    // SAFETY: Per the function's safety requirement.
+    with_abi(abi, || unsafe { rkp_register_kretprobes(rps, num) })
+}
