@@ -133,6 +133,12 @@ long rkp_bench_linux_register(const unsigned long *addrs, unsigned int count, bo
 			unregister_kprobe(ptrs[i]);
 	}
 	*unreg_ns = ktime_get_ns() - t;
+	/*
+	 * Linux puts optimized probes' bytes back from its optimizer, about 5 jiffies later:
+	 * until then rkprobes, next on the same addresses, refuses them (another kprobes'
+	 * jump is there).
+	 */
+	msleep(100);
 out:
 	kfree(ptrs);
 	kfree(kps);
