@@ -95,7 +95,7 @@ impl RetHandler for Stats {
 
     fn handler(&self, ctx: &HitContext<'_>, ri: &mut Instance<'_, EntryStamp>, regs: &mut PtRegs) {
         let took = ctx.now_ns().saturating_sub(ri.data().ns);
-        let low = regs.return_value() as u32 as i32;
+        let low = regs.return_value_as::<i32>();
         if (-4095..0).contains(&low) {
             self.failure.add(1, Relaxed);
         } else {

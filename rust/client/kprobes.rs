@@ -368,6 +368,61 @@ impl PtRegs {
     }
 }
 
+/// A type arguments and return values can be read as, without knowing the calling
+/// convention: the integer types and `bool` (the low bits of the register, as both x86-64
+/// and arm64 pass narrower values), and raw pointers (the address only; reading through one
+/// takes `unsafe` or a nofault accessor).
+pub trait FromRegister: Sized {
+    /// The value of type `Self` held in a register word.
+    fn from_register(word: usize) -> Self;
+}
+
+macro_rules! from_register_as {
+    ($($t:ty),*) => {
+        $(impl FromRegister for $t {
+            fn from_register(word: usize) -> Self {
+                // CAST: The calling convention keeps a narrower value in the low bits.
+                word as $t
+            }
+        })*
+    };
+}
+
+from_register_as!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl FromRegister for bool {
+    fn from_register(word: usize) -> Self {
+        word as u8 != 0
+    }
+}
+
+impl<T> FromRegister for *const T {
+    fn from_register(word: usize) -> Self {
+        word as *const T
+    }
+}
+
+impl<T> FromRegister for *mut T {
+    fn from_register(word: usize) -> Self {
+        word as *mut T
+    }
+}
+
+impl PtRegs {
+    /// Argument `n` (from 0) of a function probed at its entry, as `T`: `arg_as::<i32>(0)`
+    /// is the first argument of a function whose first parameter is an `int`. `None` past
+    /// the arguments passed in registers (6 on x86-64, 8 on arm64).
+    pub fn arg_as<T: FromRegister>(&self, n: usize) -> Option<T> {
+        self.arg(n).map(T::from_register)
+    }
+
+    /// The return value as `T`, in a return handler: `return_value_as::<i32>()` of a
+    /// function returning `int` (on x86-64 the upper half of `rax` is then undefined).
+    pub fn return_value_as<T: FromRegister>(&self) -> T {
+        T::from_register(self.return_value())
+    }
+}
+
 /// The callbacks of a kprobe. Both are optional.
 #[vtable]
 pub trait Handler: Send + Sync + 'static {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The sample modules, loaded as users load them, and their output checked.
 . /rkp/lib.sh
-plan 9
+plan 11
 
 insmod rkprobes.ko
 dmesg -c > /dev/null
@@ -37,4 +37,11 @@ case $out in
 *) not_ok "kretprobe_example: a function that does not exist fails with ENOENT" "$out" ;;
 esac
 check "and a line says why" sh -c "dmesg -c | grep -q 'register_kretprobe failed for rkp_no_such_function, returned -2'"
+# typed_args.ko: do_sys_openat2()'s int dfd (AT_FDCWD) and int return value (-ENOENT), read
+# by type.
+check "insmod typed_args.ko" insmod typed_args.ko
+cat /rkp-no-such-file 2>/dev/null
+check "a failed open: dfd and the return value by type" sh -c \
+	"dmesg -c | grep -qE 'typed_args: do_sys_openat2\(dfd=-100, filename=[0-9a-f]{16}, how=[0-9a-f]{16}\) = -2$'"
+rmmod typed_args
 rmmod rkprobes
