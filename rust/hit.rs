@@ -35,18 +35,17 @@ fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
     });
 }
 
-/// Runs the probed instruction: emulated now (then the post-handlers), or in the slot.
-fn step(entry: &Entry, frame: &Frame, cpu: &CpuState, regs: &mut bindings::pt_regs) {
+/// Runs the probed instruction: emulated now (then the post-handlers), or in the slot,
+/// boosted if `may_boost` (no post-handler to run at the end of the slot).
+fn step(
+    entry: &Entry,
+    frame: &Frame,
+    cpu: &CpuState,
+    regs: &mut bindings::pt_regs,
+    may_boost: bool,
+) {
     // SAFETY: `code` lives as long as its snapshot entry.
     let code = unsafe { &*entry.code };
-    // Post-handlers need the trap at the end of the slot; a nested hit runs none.
-    let mut may_boost = true;
-    if frame.status() == status::ACTIVE {
-        for_each_enabled(entry, |probe, _| {
-            may_boost = probe.post_handler.is_none();
-            may_boost
-        });
-    }
     match Arch::single_step(&code.probe, regs, may_boost) {
         Step::Boosted => cpu.pop(),
         Step::Emulated => {
@@ -111,15 +110,18 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
                 pr_err!("probe at {addr:#x} hit nested too deeply; cannot continue\n");
                 return false;
             };
-            step(entry, frame, cpu, regs);
+            // A nested hit runs no post-handler.
+            step(entry, frame, cpu, regs, true);
             return true;
         }
         let Some(frame) = cpu.push(entry, status::ACTIVE) else {
             return false;
         };
         let mut skip = false;
+        let mut may_boost = true;
         for_each_enabled(entry, |probe, p| {
             probe.nhit.add(1, Relaxed);
+            may_boost &= probe.post_handler.is_none();
             if let Some(pre) = probe.pre_handler {
                 // SAFETY: As in `post_handlers`.
                 skip = unsafe { pre(p, regs) } != 0;
@@ -130,7 +132,7 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         if skip {
             cpu.pop();
         } else {
-            step(entry, frame, cpu, regs);
+            step(entry, frame, cpu, regs, may_boost);
         }
         return true;
     }
