@@ -108,6 +108,55 @@ pub(crate) trait Arming: Insns {
     fn forget(probe: &Self::Probe);
 }
 
+/// Jump optimization: a probe whose breakpoint becomes a jump to a detour that calls the
+/// pre-handlers and runs the instructions the jump replaced, with no trap. Process context,
+/// under the engine's mutex. A backend that does not optimize keeps the defaults.
+///
+/// The order (`rust/engine/optimize.rs`): [`Optimize::prepare_jump`] writes the detour and from
+/// then on sends breakpoint hits there ([`Trap::detour`]), so that no CPU enters the bytes the
+/// jump replaces after the first; after an RCU-tasks grace period no task is left preempted in
+/// them either, and [`Optimize::install_jump`] writes the jump. [`Optimize::remove_jump`] puts
+/// the breakpoint back; its detour is reused only after another such grace period.
+pub(crate) trait Optimize: Insns {
+    /// Checks that `probe` can become a jump and prepares its detour. `recover` gives the
+    /// probe whose breakpoint is at an address, `probed` whether any live probe is at one,
+    /// `check_sites` what the kernel's tables say of a jump over `[lo, hi)` in the function
+    /// `[start, end)` (arguments in that order). Says why not, for the log.
+    fn prepare_jump<'a>(
+        _probe: &Self::Probe,
+        _slots: &mut Slots,
+        _recover: impl Fn(usize) -> Option<&'a Self::Probe>,
+        _probed: impl Fn(usize) -> bool,
+        _check_sites: impl Fn(usize, usize, usize, usize) -> core::result::Result<(), &'static str>,
+    ) -> core::result::Result<(), &'static str>
+    where
+        Self::Probe: 'a,
+    {
+        Err("this architecture has no jump-optimized probes")
+    }
+
+    /// Writes the jump of a probe whose detour is prepared.
+    fn install_jump(_probe: &Self::Probe) -> Result {
+        Ok(())
+    }
+
+    /// Puts the breakpoint back in place of the jump (if written) and retires the detour.
+    fn remove_jump(_probe: &Self::Probe, _slots: &mut Slots) -> Result {
+        Ok(())
+    }
+
+    /// How many bytes from the probe address the jump replaces, while its detour is prepared
+    /// (0 otherwise).
+    fn jump_len(_probe: &Self::Probe) -> usize {
+        0
+    }
+
+    /// Whether the jump is written (the probe is listed `[OPTIMIZED]`).
+    fn is_optimized(_probe: &Self::Probe) -> bool {
+        false
+    }
+}
+
 /// How a hit continues after the pre-handlers.
 pub(crate) enum Step {
     /// The instruction was emulated or simulated: the post-handlers can run now.
@@ -133,6 +182,12 @@ pub(crate) trait Trap: Insns {
 
     /// Starts routing breakpoints to rkprobes.
     fn hook() -> impl PinInit<Self::Hook, Error>;
+
+    /// Where a breakpoint hit on `probe` goes instead of the handlers, while the probe has a
+    /// prepared detour (which calls them).
+    fn detour(_probe: &Self::Probe) -> Option<usize> {
+        None
+    }
 
     /// The probe address of the breakpoint that trapped with `regs`.
     fn breakpoint_addr(regs: &pt_regs) -> usize;

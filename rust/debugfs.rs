@@ -47,7 +47,7 @@ fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         return Ok(());
     };
     let show = show_addresses();
-    engine.for_each_probe(|addr, flags, is_return, ftrace| {
+    engine.for_each_probe(|addr, flags, is_return, optimized, ftrace| {
         let desc = Description::of(addr);
         let parsed = desc.as_ref().and_then(|d| d.parsed());
         let line = ListLine {
@@ -57,6 +57,7 @@ fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             module: parsed.and_then(|d| d.module),
             gone: flags & FLAG_GONE != 0,
             disabled: flags & FLAG_DISABLED != 0,
+            optimized,
             ftrace,
         };
         line.write(f)

@@ -29,7 +29,7 @@ use kernel::{
 };
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
-use crate::arch::{self, Arch, Arming, Insns};
+use crate::arch::{self, Arch, Arming, Insns, Optimize};
 use crate::blacklist::Blacklist;
 use crate::kretprobes::Pool;
 use crate::percpu::CpuStates;
@@ -40,6 +40,7 @@ use crate::symbols::Symbols;
 use publish::Retired;
 
 mod going;
+mod optimize;
 mod publish;
 mod resolve;
 mod returns;
@@ -74,6 +75,9 @@ struct Site {
     /// Added by a registration that has not published it yet: nobody may arm it (the hit
     /// path would not know its breakpoint).
     pending: bool,
+    /// The optimizer tried to make it a jump (it is one, or could not be); cleared when
+    /// something that decided it changes.
+    optimize_tried: bool,
 }
 
 impl Site {
@@ -169,6 +173,7 @@ struct ProbeRef {
     addr: usize,
     kp: *mut RawKprobe,
     is_return: bool,
+    optimized: bool,
     via_ftrace: bool,
 }
 
@@ -182,6 +187,7 @@ impl Registry {
                 kp,
                 // CAST: a return probe's `kp` is the first field of its `RawKretprobe`.
                 is_return: self.pools.iter().any(|pool| pool.probe() == kp.cast()),
+                optimized: Arch::is_optimized(&s.code.probe),
                 via_ftrace: false,
             })
         });
@@ -193,6 +199,7 @@ impl Registry {
                 addr: unsafe { (*kp).resolved.load(Relaxed) },
                 kp,
                 is_return: true,
+                optimized: false,
                 via_ftrace: true,
             }
         });
@@ -246,9 +253,9 @@ impl Engine {
         );
     }
 
-    /// Puts the breakpoint of `site` in place or takes it out, as its probes and the global
-    /// switch say.
-    fn update_arming(site: &mut Site, all_disarmed: bool) -> Result {
+    /// Puts the breakpoint of `site` in place or takes it out (a jump first becomes a
+    /// breakpoint again), as its probes and the global switch say.
+    fn update_arming(site: &mut Site, all_disarmed: bool, slots: &mut Slots) -> Result {
         if site.gone {
             site.armed = false;
             return Ok(());
@@ -260,7 +267,9 @@ impl Engine {
         if want != site.armed {
             if want {
                 Arch::arm(&site.code.probe)?;
+                optimize::kick();
             } else {
+                site.unoptimize(slots)?;
                 Arch::disarm(&site.code.probe)?;
             }
             site.armed = want;
@@ -387,10 +396,15 @@ impl Engine {
         let index = match at.clone().find(|&i| !reg.sites[i].gone) {
             Some(i) => {
                 reg.sites[i].probes.reserve(1, GFP_KERNEL)?;
+                if probe.post_handler.is_some() {
+                    // Jumps run no post-handler.
+                    reg.sites[i].unoptimize(&mut reg.slots)?;
+                }
                 i
             }
             None => {
                 reg.sites.reserve(1, GFP_KERNEL)?;
+                reg.unoptimize_over(addr)?;
                 let probes = KVec::with_capacity(1, GFP_KERNEL)?;
                 let code = KBox::<Code>::new_uninit(GFP_KERNEL)?;
                 let prepared =
@@ -402,6 +416,7 @@ impl Engine {
                     gone: false,
                     stuck: false,
                     pending: true,
+                    optimize_tried: false,
                 };
                 reg.sites
                     .insert_within_capacity(at.end, site)
@@ -428,7 +443,7 @@ impl Engine {
             let at = sites_at(&reg.sites, addr);
             if let Some(site) = reg.sites[at].iter_mut().find(|s| !s.gone) {
                 site.pending = false;
-                Self::update_arming(site, all_disarmed)?;
+                Self::update_arming(site, all_disarmed, &mut reg.slots)?;
             }
         }
         Ok(())
@@ -441,7 +456,7 @@ impl Engine {
         // Breakpoints that earlier removals could not take out are tried again first (a
         // failure now is not retried in the same call).
         for site in reg.sites.iter_mut().filter(|s| s.stuck) {
-            self.rearm(site, all_disarmed);
+            self.rearm(site, all_disarmed, &mut reg.slots);
         }
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
@@ -450,7 +465,9 @@ impl Engine {
             for site in reg.sites[at].iter_mut() {
                 if let Some(i) = site.probes.iter().position(|&q| q == p) {
                     let _ = site.probes.remove(i);
-                    self.rearm(site, all_disarmed);
+                    // A post-handler may have been what kept it a breakpoint.
+                    site.optimize_tried = false;
+                    self.rearm(site, all_disarmed, &mut reg.slots);
                 }
             }
         }
@@ -465,6 +482,10 @@ impl Engine {
         });
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
+            reg.retry_before(unsafe { (*p).resolved.load(Relaxed) });
+        }
+        for &p in probes {
+            // SAFETY: The caller's probes are valid until this returns.
             unsafe { (*p).registered.store(false, Release) };
         }
     }
@@ -472,8 +493,8 @@ impl Engine {
     /// Updates the breakpoint of `site`, whose probes changed. An emptied site is disarmed
     /// here; disarming serialises every CPU, so none is left in the trap handler or the slot
     /// for it. A site whose breakpoint cannot be removed stays in the lookup table, stuck.
-    fn rearm(&self, site: &mut Site, all_disarmed: bool) {
-        match Self::update_arming(site, all_disarmed) {
+    fn rearm(&self, site: &mut Site, all_disarmed: bool, slots: &mut Slots) {
+        match Self::update_arming(site, all_disarmed, slots) {
             Err(e) => {
                 pr_err!(
                     "cannot restore the text at {:#x}: {e:?}; its breakpoint stays handled\n",
@@ -552,10 +573,12 @@ impl Engine {
             reg.update_ftrace_arming(pool);
             return Ok(());
         }
+        let reg = &mut *reg;
         let Some(site) = reg.sites.iter_mut().find(|s| s.probes.contains(&p)) else {
             return Err(EINVAL);
         };
-        Self::update_arming(site, all_disarmed).inspect_err(|_| flags.store(old, Relaxed))
+        Self::update_arming(site, all_disarmed, &mut reg.slots)
+            .inspect_err(|_| flags.store(old, Relaxed))
     }
 
     /// Whether probes are globally armed (`/sys/kernel/debug/kprobes/enabled`).
@@ -576,8 +599,9 @@ impl Engine {
         }
         let (mut errors, mut result) = (0, Ok(()));
         let total = reg.sites.len();
+        let reg = &mut *reg;
         for site in reg.sites.iter_mut() {
-            if let Err(e) = Self::update_arming(site, !enable) {
+            if let Err(e) = Self::update_arming(site, !enable, &mut reg.slots) {
                 errors += 1;
                 result = Err(e);
             }
@@ -595,10 +619,10 @@ impl Engine {
     }
 
     /// Calls `f` with each registered probe's address, flags, and whether it is a return
-    /// probe and hooked through ftrace, in address order.
+    /// probe, jump-optimized and hooked through ftrace, in address order.
     pub(crate) fn for_each_probe(
         &self,
-        mut f: impl FnMut(usize, u32, bool, bool) -> core::fmt::Result,
+        mut f: impl FnMut(usize, u32, bool, bool, bool) -> core::fmt::Result,
     ) -> core::fmt::Result {
         let reg = self.registry.lock();
         let mut probes = KVec::new();
@@ -612,7 +636,7 @@ impl Engine {
         for (_, p) in probes.iter() {
             // SAFETY: Registered, hence valid, while we hold the mutex.
             let flags = unsafe { (*p.kp).flags.load(Relaxed) };
-            f(p.addr, flags, p.is_return, p.via_ftrace)?;
+            f(p.addr, flags, p.is_return, p.optimized, p.via_ftrace)?;
         }
         Ok(())
     }
@@ -629,6 +653,10 @@ impl PinnedDrop for Engine {
         // Clients hold a module reference on rkprobes while they have probes, so none is left.
         let old = self.snapshot.swap(core::ptr::null_mut(), Ordering::Relaxed);
         rcu::synchronize_rcu();
+        if self.registry.lock().slots.has_retired() {
+            // No task is left in a detour (or the code they call) when the module's text goes.
+            optimize::synchronize_rcu_tasks();
+        }
         // SAFETY: After the grace period no reader holds any snapshot.
         unsafe {
             publish::free(old);

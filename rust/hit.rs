@@ -35,6 +35,32 @@ fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
     });
 }
 
+/// Counts a hit on `entry` that runs no handlers.
+fn missed(entry: &Entry) {
+    for_each_enabled(entry, |probe, _| {
+        probe.nmissed.add(1, Relaxed);
+        true
+    });
+}
+
+/// Runs the pre-handlers of `entry`; says whether one redirected execution, and whether the
+/// hit may be boosted (no post-handler).
+fn pre_handlers(entry: &Entry, regs: &mut bindings::pt_regs) -> (bool, bool) {
+    let mut skip = false;
+    let mut may_boost = true;
+    for_each_enabled(entry, |probe, p| {
+        probe.nhit.add(1, Relaxed);
+        may_boost &= probe.post_handler.is_none();
+        if let Some(pre) = probe.pre_handler {
+            // SAFETY: As in `post_handlers`.
+            skip = unsafe { pre(p, regs) } != 0;
+        }
+        // The first pre-handler that redirects execution ends the walk, as in Linux.
+        !skip
+    });
+    (skip, may_boost)
+}
+
 /// Runs the probed instruction: emulated now (then the post-handlers), or in the slot,
 /// boosted if `may_boost` (no post-handler to run at the end of the slot).
 fn step(
@@ -99,13 +125,16 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
     }
 
     if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
+        // SAFETY: As in `step`.
+        if let Some(detour) = Arch::detour(unsafe { &(*entry.code).probe }) {
+            // The probe is (being) optimized: its detour calls the handlers.
+            regs.ip = detour;
+            return true;
+        }
         if cpu.running() {
             // A probe hit while another is handled on this CPU: count it missed and only
             // run the instruction (Linux's reenter_kprobe()).
-            for_each_enabled(entry, |probe, _| {
-                probe.nmissed.add(1, Relaxed);
-                true
-            });
+            missed(entry);
             let Some(frame) = cpu.push(entry, status::REENTER) else {
                 pr_err!("probe at {addr:#x} hit nested too deeply; cannot continue\n");
                 return false;
@@ -117,18 +146,7 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
         let Some(frame) = cpu.push(entry, status::ACTIVE) else {
             return false;
         };
-        let mut skip = false;
-        let mut may_boost = true;
-        for_each_enabled(entry, |probe, p| {
-            probe.nhit.add(1, Relaxed);
-            may_boost &= probe.post_handler.is_none();
-            if let Some(pre) = probe.pre_handler {
-                // SAFETY: As in `post_handlers`.
-                skip = unsafe { pre(p, regs) } != 0;
-            }
-            // The first pre-handler that redirects execution ends the walk, as in Linux.
-            !skip
-        });
+        let (skip, may_boost) = pre_handlers(entry, regs);
         if skip {
             cpu.pop();
         } else {
@@ -165,6 +183,35 @@ fn returned(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
 #[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
 pub(crate) fn on_hooked_return(regs: &mut bindings::pt_regs) -> bool {
     crate::engine::current().is_some_and(|engine| returned(engine, regs))
+}
+
+/// A jump-optimized probe at `addr` was hit: its detour saved `regs` (with `ip` as after a
+/// breakpoint) and turned interrupts off. Runs the pre-handlers as a breakpoint hit would;
+/// says whether one redirected execution (else the detour runs the replaced instructions).
+/// Optimized probes have no post-handlers. A hit while a probe is handled on this CPU counts as
+/// missed.
+#[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
+pub(crate) fn on_optimized(regs: &mut bindings::pt_regs, addr: usize) -> bool {
+    let Some(engine) = crate::engine::current() else {
+        return false;
+    };
+    // Interrupts are off: an RCU read-side critical section, as in the trap. A CPU preempted
+    // in the detour before its `call` may get here after the probe is gone: then it finds no
+    // entry, and runs the replaced instructions only.
+    let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) else {
+        return false;
+    };
+    let cpu = engine.cpus.this_cpu();
+    if cpu.running() {
+        missed(entry);
+        return false;
+    }
+    if cpu.push(entry, status::ACTIVE).is_none() {
+        return false;
+    }
+    let (skip, _) = pre_handlers(entry, regs);
+    cpu.pop();
+    skip
 }
 
 /// A breakpoint trapped in kernel mode with `regs` (the backend's trap entry calls this):

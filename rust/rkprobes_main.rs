@@ -50,6 +50,8 @@ use kernel::prelude::*;
 extern "C" {
     /// `rust/reap.c`: waits until no pool-freeing work is queued or running.
     fn rkp_reap_sync();
+    /// `rust/optimizer.c`: waits until no optimizer run is queued or running.
+    fn rkp_stop_optimizer();
 }
 
 module! {
@@ -62,6 +64,10 @@ module! {
         ftrace_returns: bool {
             default: true,
             description: "Hook return probes through ftrace (fprobe) on functions with an ftrace site, for whole stack traces; 0 keeps them on rkprobes' trampoline",
+        },
+        jump_optimization: bool {
+            default: true,
+            description: "Turn probes without post-handlers into jumps to detours where that is safe (x86-64), as Linux's kprobes-optimization; 0 keeps every probe a breakpoint",
         },
     },
 }
@@ -110,8 +116,12 @@ impl Drop for Rkprobes {
     fn drop(&mut self) {
         // Clients hold a reference on this module while they have probes: none is left.
         engine::Engine::make_current(None);
-        // SAFETY: No preconditions; afterwards no pool-freeing work item runs or is queued.
-        unsafe { rkp_reap_sync() };
+        // SAFETY: No preconditions; afterwards no pool-freeing work item or optimizer run is
+        // queued or running (they find no engine if they start before).
+        unsafe {
+            rkp_reap_sync();
+            rkp_stop_optimizer();
+        }
         pr_info!(
             "unloaded ({} slots were in use)\n",
             self.engine.slots_in_use()

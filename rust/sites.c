@@ -26,29 +26,38 @@ static unsigned long rkp_static_call_site(const struct static_call_site *s)
 	return (unsigned long)&s->addr + s->addr;
 }
 
+/* Whether a jump-label site is in [lo, hi), or (@targets) a jump label's target in (lo, hi). */
 static int rkp_in_jump_table(const struct jump_entry *start, const struct jump_entry *stop,
-			     unsigned long addr)
+			     unsigned long lo, unsigned long hi, bool targets)
 {
-	for (; start < stop; start++)
-		if ((unsigned long)&start->code + start->code == addr)
+	for (; start < stop; start++) {
+		unsigned long code = (unsigned long)&start->code + start->code;
+		unsigned long target = (unsigned long)&start->target + start->target;
+
+		if (code - lo < hi - lo || (targets && target - lo - 1 < hi - lo - 1))
 			return 1;
+	}
 	return 0;
 }
 
+/* Whether a static-call site is in [lo, hi). */
 static int rkp_in_static_call_sites(const struct static_call_site *start,
-				    const struct static_call_site *stop, unsigned long addr)
+				    const struct static_call_site *stop, unsigned long lo,
+				    unsigned long hi)
 {
 	for (; start < stop; start++)
-		if (rkp_static_call_site(start) == addr)
+		if (rkp_static_call_site(start) - lo < hi - lo)
 			return 1;
 	return 0;
 }
 
+/* Whether an instruction in [lo, hi) has an exception-table entry. */
 static int rkp_in_extable(const struct exception_table_entry *start,
-			  const struct exception_table_entry *stop, unsigned long addr)
+			  const struct exception_table_entry *stop, unsigned long lo,
+			  unsigned long hi)
 {
 	for (; start < stop; start++)
-		if (rkp_ex_insn(start) == addr)
+		if (rkp_ex_insn(start) - lo < hi - lo)
 			return 1;
 	return 0;
 }
@@ -59,46 +68,63 @@ static bool rkp_within(unsigned long addr, void *start, unsigned int size)
 }
 
 /*
- * The site kind of @addr, in the function starting at @func, in @mod's tables (RCU read side
+ * What the kernel would find at @span: a jump-label or static-call site in [lo, hi), a
+ * jump-label target in (lo, hi) when the span is longer than a byte, an exception-table entry
+ * in [func_lo, func_hi).
+ */
+struct rkp_span {
+	unsigned long lo, hi, func_lo, func_hi;
+};
+
+/*
+ * The site kind of @span, in the function starting at @func, in @mod's tables (RCU read side
  * held).
  */
-static int rkp_module_site(const struct module *mod, unsigned long addr, unsigned long func)
+static int rkp_module_site(const struct module *mod, const struct rkp_span *span,
+			   unsigned long func)
 {
-	if (rkp_within(addr, mod->noinstr_text_start, mod->noinstr_text_size))
+	if (rkp_within(span->lo, mod->noinstr_text_start, mod->noinstr_text_size))
 		return RKP_SITE_NOINSTR;
 #ifdef CONFIG_KPROBES
 	/* The module's NOKPROBE_SYMBOL()s (only kept on kernels with kprobes of their own). */
 	for (unsigned int i = 0; i < mod->num_kprobe_blacklist; i++)
 		if (mod->kprobe_blacklist[i] == func)
 			return RKP_SITE_NOINSTR;
-	if (rkp_within(addr, mod->kprobes_text_start, mod->kprobes_text_size))
+	if (rkp_within(span->lo, mod->kprobes_text_start, mod->kprobes_text_size))
 		return RKP_SITE_NOINSTR;
 #endif
 #ifdef CONFIG_JUMP_LABEL
-	if (rkp_in_jump_table(mod->jump_entries, mod->jump_entries + mod->num_jump_entries, addr))
+	if (rkp_in_jump_table(mod->jump_entries, mod->jump_entries + mod->num_jump_entries,
+			      span->lo, span->hi, span->hi - span->lo > 1))
 		return RKP_SITE_JUMP_LABEL;
 #endif
 #ifdef CONFIG_HAVE_STATIC_CALL_INLINE
 	if (rkp_in_static_call_sites(mod->static_call_sites,
-				     mod->static_call_sites + mod->num_static_call_sites, addr))
+				     mod->static_call_sites + mod->num_static_call_sites, span->lo,
+				     span->hi))
 		return RKP_SITE_STATIC_CALL;
 #endif
-	if (rkp_in_extable(mod->extable, mod->extable + mod->num_exentries, addr))
+	if (rkp_in_extable(mod->extable, mod->extable + mod->num_exentries, span->func_lo,
+			   span->func_hi))
 		return RKP_SITE_EXTABLE;
 	return RKP_SITE_NONE;
 }
 
-int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core)
+/* As rkp_module_site(), in the core kernel's tables or those of the module @span is in. */
+static int rkp_span_kind(const struct rkp_span *span, unsigned long func,
+			 const struct rkp_core_sites *core)
 {
 	struct module *mod;
 	int kind = RKP_SITE_NONE;
 
-	if (rkp_in_jump_table((void *)core->jump_start, (void *)core->jump_stop, addr))
+	if (rkp_in_jump_table((void *)core->jump_start, (void *)core->jump_stop, span->lo,
+			      span->hi, span->hi - span->lo > 1))
 		return RKP_SITE_JUMP_LABEL;
 	if (rkp_in_static_call_sites((void *)core->static_call_start,
-				     (void *)core->static_call_stop, addr))
+				     (void *)core->static_call_stop, span->lo, span->hi))
 		return RKP_SITE_STATIC_CALL;
-	if (rkp_in_extable((void *)core->extable_start, (void *)core->extable_stop, addr))
+	if (rkp_in_extable((void *)core->extable_start, (void *)core->extable_stop, span->func_lo,
+			   span->func_hi))
 		return RKP_SITE_EXTABLE;
 	if (!core->modules)
 		return RKP_SITE_NONE;
@@ -110,15 +136,26 @@ int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_
 	rcu_read_lock();
 	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
 		if ((unsigned long)&mod->list == core->modules ||
-		    mod->state == MODULE_STATE_UNFORMED || !within_module(addr, mod))
+		    mod->state == MODULE_STATE_UNFORMED || !within_module(span->lo, mod))
 			continue;
-		kind = rkp_module_site(mod, addr, func);
+		kind = rkp_module_site(mod, span, func);
 		break;
 	}
-	if (kind == RKP_SITE_NONE && within_module(addr, THIS_MODULE))
-		kind = rkp_module_site(THIS_MODULE, addr, func);
+	if (kind == RKP_SITE_NONE && within_module(span->lo, THIS_MODULE))
+		kind = rkp_module_site(THIS_MODULE, span, func);
 	rcu_read_unlock();
 	return kind;
+}
+
+int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core)
+{
+	return rkp_span_kind(&(struct rkp_span){ addr, addr + 1, addr, addr + 1 }, func, core);
+}
+
+int rkp_jump_site_kind(unsigned long lo, unsigned long hi, unsigned long func,
+		       unsigned long func_end, const struct rkp_core_sites *core)
+{
+	return rkp_span_kind(&(struct rkp_span){ lo, hi, func, func_end }, func, core);
 }
 
 int rkp_for_each_module_area(const struct rkp_core_sites *core, rkp_area_fn fn, void *ctx)

@@ -30,6 +30,13 @@ typedef int (*rkp_area_fn)(void *ctx, unsigned long start, unsigned long end, co
 			   const char *mod);
 int rkp_for_each_module_area(const struct rkp_core_sites *core, rkp_area_fn fn, void *ctx);
 int rkp_site_kind(unsigned long addr, unsigned long func, const struct rkp_core_sites *core);
+/*
+ * Why a jump over [lo, hi) in the function [func, func_end) is unsafe: a jump-label or
+ * static-call site in it, a jump-label target inside it, or any exception-table entry in the
+ * function (its fixup could land anywhere). RKP_SITE_NONE if none.
+ */
+int rkp_jump_site_kind(unsigned long lo, unsigned long hi, unsigned long func,
+		       unsigned long func_end, const struct rkp_core_sites *core);
 bool rkp_is_ftrace_site(unsigned long addr);
 void rkp_ftrace_query_release(void);
 

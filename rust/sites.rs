@@ -30,6 +30,13 @@ struct Bounds(usize, usize);
 
 extern "C" {
     fn rkp_site_kind(addr: usize, func: usize, core: *const CoreTables) -> c_int;
+    fn rkp_jump_site_kind(
+        lo: usize,
+        hi: usize,
+        func: usize,
+        func_end: usize,
+        core: *const CoreTables,
+    ) -> c_int;
     fn rkp_is_ftrace_site(addr: usize) -> bool;
     fn rkp_for_each_module_area(
         core: *const CoreTables,
@@ -94,6 +101,29 @@ impl Sites {
         };
         pr_info!("cannot probe {addr:#x}: {why}\n");
         Err(EINVAL)
+    }
+}
+
+impl Sites {
+    /// Says why a jump over `[lo, hi)` in the function `[func, func_end)` would break what the
+    /// kernel knows of that text: a jump-label or static-call site in it, a jump label that
+    /// lands inside it, or an exception-table entry anywhere in the function (its fixup could
+    /// land inside it; Linux's optprobes refuse those functions too).
+    pub(crate) fn check_jump(
+        &self,
+        lo: usize,
+        hi: usize,
+        func: usize,
+        func_end: usize,
+    ) -> core::result::Result<(), &'static str> {
+        // SAFETY: As in `check`.
+        match unsafe { rkp_jump_site_kind(lo, hi, func, func_end, &self.core) } {
+            JUMP_LABEL => Err("a jump-label site or target"),
+            STATIC_CALL => Err("a static-call site"),
+            EXTABLE => Err("an exception-table entry in the function"),
+            NOINSTR => Err("noinstr text"),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -6,12 +6,28 @@
 //! emulated instructions need none, and probes sharing an address share a slot). When all
 //! are taken, registration fails with `ENOMEM`. Only process context, under the engine's
 //! mutex, allocates and frees.
+//!
+//! Jump-optimized probes take a second slot for their detour. A task can be preempted inside
+//! a detour, so a detour is retired rather than freed: it stays taken until an RCU-tasks grace
+//! period that started after its retirement has passed (`rust/engine/optimize.rs`).
 
 use crate::arch::{Arch, Insns};
 
 /// Which slots are in use.
 pub(crate) struct Slots {
     used: [u64; <Arch as Insns>::SLOT_COUNT / 64],
+    /// Taken slots waiting for an RCU-tasks grace period.
+    retired: Retired,
+}
+
+/// A set of retired slots.
+pub(crate) struct Retired([u64; <Arch as Insns>::SLOT_COUNT / 64]);
+
+impl Retired {
+    /// Whether the set is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
 }
 
 impl Slots {
@@ -19,6 +35,7 @@ impl Slots {
     pub(crate) const fn new() -> Self {
         Self {
             used: [0; <Arch as Insns>::SLOT_COUNT / 64],
+            retired: Retired([0; <Arch as Insns>::SLOT_COUNT / 64]),
         }
     }
 
@@ -34,10 +51,39 @@ impl Slots {
         Some(Arch::slot_area() + (word * 64 + bit) * Arch::SLOT_SIZE)
     }
 
+    fn index(addr: usize) -> usize {
+        (addr - Arch::slot_area()) / Arch::SLOT_SIZE
+    }
+
     /// Gives back the slot at `addr`.
     pub(crate) fn free(&mut self, addr: usize) {
-        let index = (addr - Arch::slot_area()) / Arch::SLOT_SIZE;
+        let index = Self::index(addr);
         self.used[index / 64] &= !(1 << (index % 64));
+    }
+
+    /// Gives back the slot at `addr` once [`Slots::free_retired`] is told that an RCU-tasks
+    /// grace period has passed since.
+    pub(crate) fn retire(&mut self, addr: usize) {
+        let index = Self::index(addr);
+        self.retired.0[index / 64] |= 1 << (index % 64);
+    }
+
+    /// The slots retired so far; the caller waits for an RCU-tasks grace period, then passes
+    /// them to [`Slots::free_retired`].
+    pub(crate) fn take_retired(&mut self) -> Retired {
+        Retired(core::mem::replace(&mut self.retired.0, [0; <Arch as Insns>::SLOT_COUNT / 64]))
+    }
+
+    /// Gives back `retired`, taken before a grace period that has passed.
+    pub(crate) fn free_retired(&mut self, retired: Retired) {
+        for (used, gone) in self.used.iter_mut().zip(retired.0) {
+            *used &= !gone;
+        }
+    }
+
+    /// Whether slots wait for a grace period.
+    pub(crate) fn has_retired(&self) -> bool {
+        !self.retired.is_empty()
     }
 
     /// How many slots are in use.

@@ -28,7 +28,7 @@ use kernel::{
 
 use self::classify::{Plan, Refusal};
 use self::simulate::Machine;
-use crate::arch::{Arming, Function, Insns, Returns, Step, Trap};
+use crate::arch::{Arming, Function, Insns, Optimize, Returns, Step, Trap};
 use crate::slots::Slots;
 
 extern "C" {
@@ -326,6 +326,9 @@ impl Insns for Backend {
         }
     }
 }
+
+/// No jump optimization on arm64 (yet): every probe stays a breakpoint.
+impl Optimize for Backend {}
 
 impl Arming for Backend {
     /// Places the probe's hardware breakpoint on every CPU; `ENOSPC` when a CPU has no

@@ -15,8 +15,13 @@ mod decode;
 #[path = "../insn/src/emulate.rs"]
 mod emulate;
 #[allow(dead_code, unreachable_pub)]
+#[path = "../insn/src/optimize.rs"]
+mod optimize;
+#[allow(dead_code, unreachable_pub)]
 #[path = "../insn/src/prepare.rs"]
 mod prepare;
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use kernel::{
     bindings,
@@ -28,7 +33,7 @@ use kernel::{
 use self::decode::MAX_INSN_LEN;
 use self::emulate::{flags, Machine};
 use self::prepare::{Plan, Refusal};
-use crate::arch::{Arming, Function, Insns, Returns, Step, Trap};
+use crate::arch::{Arming, Function, Insns, Optimize, Returns, Step, Trap};
 use crate::notifier::Notifier;
 use crate::slots::Slots;
 
@@ -155,15 +160,6 @@ fn is_kprobes_jump(insn: &decode::Insn, bytes: &[u8], at: usize) -> bool {
     crate::kallsyms::Description::of(target).is_none()
 }
 
-/// Whether execution never falls through `insn`, so that an `int3` after it is padding (as
-/// with straight-line-speculation hardening), not someone's breakpoint.
-fn ends_flow(insn: &decode::Insn) -> bool {
-    let one_byte = insn.map == decode::Map::OneByte && insn.vector == decode::VectorPrefix::None;
-    one_byte
-        && (matches!(insn.opcode, 0xc3 | 0xc2 | 0xe9 | 0xeb | 0xcc)
-            || insn.opcode == 0xff && insn.modrm_reg() == Some(4))
-}
-
 /// The instruction under a probe, prepared for single-stepping or emulation.
 pub(crate) struct Probe {
     /// The probe address.
@@ -176,6 +172,50 @@ pub(crate) struct Probe {
     slot: Option<usize>,
     /// Whether the slot has the boosted copies.
     boostable: bool,
+    /// The function the probe is in: `[start, end)` and its ftrace site.
+    func_start: usize,
+    func_end: usize,
+    ftrace_site: Option<usize>,
+    /// Where the code of the probe's detour starts, while it has one (0 otherwise).
+    detour: AtomicUsize,
+    /// The bytes the jump replaces, while the probe has a detour.
+    jump_len: AtomicUsize,
+    /// Whether the jump is written.
+    jumping: AtomicBool,
+}
+
+/// A function's text as rkprobes found it: its own breakpoints undone, ftrace's site and
+/// other probes' jumps (with the instructions they replaced) stepped over.
+struct FuncText<'a, R: Fn(usize) -> Option<&'a Probe>> {
+    end: usize,
+    ftrace_site: Option<usize>,
+    recover: R,
+}
+
+impl<'a, R: Fn(usize) -> Option<&'a Probe>> optimize::Text for FuncText<'a, R> {
+    fn read(&self, at: u64, buf: &mut [u8; MAX_INSN_LEN]) -> Option<usize> {
+        let at = at as usize;
+        let n = MAX_INSN_LEN.min(self.end.checked_sub(at)?);
+        text_read(at, &mut buf[..n]).ok()?;
+        if let Some(p) = (self.recover)(at) {
+            buf[0] = p.original[0];
+        }
+        Some(n)
+    }
+
+    fn opaque(&self, at: u64) -> usize {
+        let at = at as usize;
+        if self.ftrace_site == Some(at) {
+            return FTRACE_SITE_LEN;
+        }
+        (self.recover)(at).map_or(0, |p| p.jump_len.load(Ordering::Relaxed))
+    }
+
+    fn is_indirect_thunk(&self, target: u64) -> bool {
+        crate::kallsyms::Description::of(target as usize)
+            .and_then(|d| d.parsed().map(|p| p.name.starts_with(b"__x86_indirect_")))
+            .unwrap_or(false)
+    }
 }
 
 /// Whether `bytes` is what IBT kernels put at the start of a function: `ENDBR64`, `ENDBR32`,
@@ -211,31 +251,26 @@ impl Probe {
         slots: &mut Slots,
         recover: impl Fn(usize) -> Option<&'a Probe>,
     ) -> Result<Self> {
-        let end = func.start + func.size;
-        let read = |at: usize| -> Result<([u8; MAX_INSN_LEN], usize)> {
-            let mut buf = [0u8; MAX_INSN_LEN];
-            let n = MAX_INSN_LEN.min(end - at);
-            text_read(at, &mut buf[..n])?;
-            if let Some(p) = recover(at) {
-                buf[0] = p.original[0];
-            }
-            Ok((buf, n))
+        let text = FuncText {
+            end: func.start + func.size,
+            ftrace_site: func.ftrace_site,
+            recover,
         };
+        let mut buf = [0u8; MAX_INSN_LEN];
         // Walk from the function's start: `addr` must be where an instruction starts. Text
         // that another kprobes implementation changed cannot be walked reliably (a module cannot
         // recover its original bytes), so it is refused rather than guessed at.
         let mut at = func.start;
         let mut after_unconditional = false;
         while at < addr {
-            // ftrace's site changes under us (NOP, call, or a breakpoint while ftrace
-            // patches it), and its length is fixed: step over it without decoding.
-            if func.ftrace_site == Some(at) {
-                at += FTRACE_SITE_LEN;
+            let skip = optimize::Text::opaque(&text, at as u64);
+            if skip > 0 {
+                at += skip;
                 after_unconditional = false;
                 continue;
             }
-            let (buf, n) = read(at)?;
-            if buf[0] == INT3 && recover(at).is_none() && !after_unconditional {
+            let n = optimize::Text::read(&text, at as u64, &mut buf).ok_or(EFAULT)?;
+            if buf[0] == INT3 && (text.recover)(at).is_none() && !after_unconditional {
                 pr_warn!("foreign breakpoint at {at:#x} before {addr:#x}\n");
                 return Err(EINVAL);
             }
@@ -244,13 +279,14 @@ impl Probe {
                 pr_warn!("another kprobes optimized the text at {at:#x}\n");
                 return Err(EINVAL);
             }
-            after_unconditional = ends_flow(&insn);
+            after_unconditional = optimize::ends_flow(&insn);
             at += usize::from(insn.len);
         }
         if at != addr {
             return Err(EILSEQ);
         }
-        let (original, n) = read(addr)?;
+        let mut original = [0u8; MAX_INSN_LEN];
+        let n = optimize::Text::read(&text, addr as u64, &mut original).ok_or(EFAULT)?;
         if let Ok(insn) = decode::decode(&original[..n]) {
             if is_kprobes_jump(&insn, &original, addr) {
                 pr_warn!("another kprobes optimized the text at {addr:#x}\n");
@@ -274,6 +310,12 @@ impl Probe {
             plan: prepared.plan,
             slot: None,
             boostable: false,
+            func_start: func.start,
+            func_end: text.end,
+            ftrace_site: func.ftrace_site,
+            detour: AtomicUsize::new(0),
+            jump_len: AtomicUsize::new(0),
+            jumping: AtomicBool::new(false),
         };
         if prepared.plan == Plan::OutOfLine {
             let slot = slots.alloc().ok_or_else(|| {
@@ -325,27 +367,28 @@ impl Probe {
         slot: usize,
         at: usize,
     ) -> Result {
-        let len = usize::from(self.len);
-        area[at..at + len].copy_from_slice(&self.original[..len]);
-        if insn.is_rip_relative() {
-            let disp = prepare::relocated_displacement(
-                insn,
-                &self.original,
-                self.addr as u64,
-                (slot + at) as u64,
-            )
-            .ok_or_else(|| {
-                pr_err!(
-                    "new displacement does not fit into s32 at {:#x}\n",
-                    self.addr
-                );
-                EINVAL
-            })?;
-            let d = at + usize::from(insn.disp_offset);
-            area[d..d + 4].copy_from_slice(&disp.to_le_bytes());
-        }
-        Ok(())
+        relocate(&self.original, insn, self.addr, slot + at, &mut area[at..]).ok_or_else(|| {
+            pr_err!(
+                "new displacement does not fit into s32 at {:#x}\n",
+                self.addr
+            );
+            EINVAL
+        })
     }
+}
+
+/// Copies the instruction `insn` at the start of `bytes`, which is at `from`, to the start of
+/// `out`, to run at `to`: a RIP-relative displacement is rewritten. `None` if the new one does
+/// not fit in 32 bits.
+fn relocate(bytes: &[u8], insn: &decode::Insn, from: usize, to: usize, out: &mut [u8]) -> Option<()> {
+    let len = usize::from(insn.len);
+    out[..len].copy_from_slice(&bytes[..len]);
+    if insn.is_rip_relative() {
+        let disp = prepare::relocated_displacement(insn, bytes, from as u64, to as u64)?;
+        let d = usize::from(insn.disp_offset);
+        out[d..d + 4].copy_from_slice(&disp.to_le_bytes());
+    }
+    Some(())
 }
 
 /// The die notifier callback: kernel-mode `int3`s go to the hit path.
@@ -514,9 +557,14 @@ impl Insns for Backend {
         probe.addr
     }
 
+    /// A detour the probe still has is retired (a task may be preempted in it).
     fn release(probe: &mut Probe, slots: &mut Slots) {
         if let Some(slot) = probe.slot.take() {
             slots.free(slot);
+        }
+        let detour = core::mem::take(probe.detour.get_mut());
+        if detour != 0 {
+            slots.retire(detour - DETOUR_CODE);
         }
     }
 }
@@ -560,6 +608,13 @@ impl Trap for Backend {
                 register_die_notifier,
                 unregister_die_notifier,
             )
+        }
+    }
+
+    fn detour(probe: &Probe) -> Option<usize> {
+        match probe.detour.load(Ordering::Acquire) {
+            0 => None,
+            detour => Some(detour),
         }
     }
 
@@ -621,6 +676,158 @@ impl Trap for Backend {
         if interrupts_were_on {
             regs.flags |= IF;
         }
+    }
+}
+
+/// A detour, in a slot: the probe address (data for [`rkp_optimized_hit`]), then at
+/// [`DETOUR_CODE`] `call rkp_optimized_entry` (`optimized_entry.S`, which calls the
+/// pre-handlers), the instructions the jump replaced, relocated, and a `jmp` back after them.
+const DETOUR_CODE: usize = 8;
+/// Where the copied instructions start in a detour: after the `call`.
+const DETOUR_COPY: usize = DETOUR_CODE + 5;
+/// `call rel32`.
+const CALL_REL32: u8 = 0xe8;
+
+extern "C" {
+    /// `optimized_entry.S`: what detours call.
+    static rkp_optimized_entry: [u8; 0];
+}
+
+/// `rel32` for a branch at `at`, `len` bytes long, to `to`, if it reaches.
+fn rel32(at: usize, len: usize, to: usize) -> Option<[u8; 4]> {
+    i32::try_from(to.wrapping_sub(at + len) as isize)
+        .ok()
+        .map(i32::to_le_bytes)
+}
+
+impl Probe {
+    /// The detour's bytes for a jump over `len` bytes, in `slot`.
+    fn detour_bytes(&self, len: usize, slot: usize) -> Option<[u8; SLOT_SIZE]> {
+        let mut area = [INT3; SLOT_SIZE];
+        area[..DETOUR_CODE].copy_from_slice(&self.addr.to_le_bytes());
+        let entry = (&raw const rkp_optimized_entry) as usize;
+        area[DETOUR_CODE] = CALL_REL32;
+        area[DETOUR_CODE + 1..DETOUR_COPY].copy_from_slice(&rel32(slot + DETOUR_CODE, 5, entry)?);
+        let mut at = 0;
+        while at < len {
+            let insn = decode::decode(&self.original[at..]).ok()?;
+            let to = DETOUR_COPY + at;
+            relocate(&self.original[at..], &insn, self.addr + at, slot + to, &mut area[to..])?;
+            at += usize::from(insn.len);
+        }
+        let back = DETOUR_COPY + len;
+        area[back] = JMP_REL32;
+        area[back + 1..back + 5].copy_from_slice(&rel32(slot + back, 5, self.addr + len)?);
+        Some(area)
+    }
+}
+
+/// Linux's optprobes, with the same checks (`rust/arch.rs` says in which order the engine
+/// calls these). Detours call the pre-handlers with interrupts off, as the trap does.
+impl Optimize for Backend {
+    fn prepare_jump<'a>(
+        probe: &Probe,
+        slots: &mut Slots,
+        recover: impl Fn(usize) -> Option<&'a Probe>,
+        probed: impl Fn(usize) -> bool,
+        check_sites: impl Fn(usize, usize, usize, usize) -> core::result::Result<(), &'static str>,
+    ) -> core::result::Result<(), &'static str> {
+        let addr = probe.addr;
+        let within = MAX_INSN_LEN.min(probe.func_end - addr);
+        let len = optimize::jump_range(&probe.original[..within], addr as u64, |a| {
+            probed(a as usize)
+        })
+        .map_err(|r| r.reason().0)?;
+        if addr / 4096 != (addr + optimize::JMP_LEN - 1) / 4096 {
+            return Err("the jump would cross a page");
+        }
+        check_sites(addr, addr + len, probe.func_start, probe.func_end)?;
+        let text = FuncText {
+            end: probe.func_end,
+            ftrace_site: probe.ftrace_site,
+            recover,
+        };
+        optimize::check_function(
+            &text,
+            probe.func_start as u64,
+            probe.func_end as u64,
+            addr as u64,
+            len,
+        )
+        .map_err(|r| r.reason().0)?;
+        let slot = slots.alloc().ok_or("no slot left for a detour")?;
+        let written = probe
+            .detour_bytes(len, slot)
+            .ok_or("a displacement that does not reach the detour")
+            .and_then(|area| text_write(slot, &area).map_err(|_| "cannot write the detour"));
+        if let Err(e) = written {
+            slots.free(slot);
+            return Err(e);
+        }
+        probe.jump_len.store(len, Ordering::Relaxed);
+        // Breakpoint hits go to the detour from now on.
+        probe.detour.store(slot + DETOUR_CODE, Ordering::Release);
+        Ok(())
+    }
+
+    /// As `text_poke_bp()`: the breakpoint stays while the jump's last four bytes are
+    /// written, then the first byte becomes the `jmp`.
+    fn install_jump(probe: &Probe) -> Result {
+        let detour = probe.detour.load(Ordering::Relaxed);
+        let mut jmp = [JMP_REL32; optimize::JMP_LEN];
+        jmp[1..].copy_from_slice(&rel32(probe.addr, optimize::JMP_LEN, detour).ok_or(EINVAL)?);
+        // Set first: if a write fails, `remove_jump` restores what it may have changed.
+        probe.jumping.store(true, Ordering::Relaxed);
+        text_write(probe.addr + 1, &jmp[1..])?;
+        text_write(probe.addr, &jmp[..1])
+    }
+
+    /// The breakpoint first, then the original bytes after it; both written twice, for the
+    /// reason [`Backend::disarm`] gives. Hits that trapped meanwhile went to the detour, which
+    /// stays until the engine's next RCU-tasks grace period.
+    fn remove_jump(probe: &Probe, slots: &mut Slots) -> Result {
+        if probe.jumping.load(Ordering::Relaxed) {
+            text_write(probe.addr, &[INT3])?;
+            for _ in 0..2 {
+                text_write(probe.addr + 1, &probe.original[1..optimize::JMP_LEN])?;
+            }
+            probe.jumping.store(false, Ordering::Relaxed);
+        }
+        let detour = probe.detour.swap(0, Ordering::Relaxed);
+        probe.jump_len.store(0, Ordering::Relaxed);
+        if detour != 0 {
+            slots.retire(detour - DETOUR_CODE);
+        }
+        Ok(())
+    }
+
+    fn jump_len(probe: &Probe) -> usize {
+        probe.jump_len.load(Ordering::Relaxed)
+    }
+
+    fn is_optimized(probe: &Probe) -> bool {
+        probe.jumping.load(Ordering::Relaxed)
+    }
+}
+
+/// Called by `optimized_entry.S` with the registers of a hit on a detour, interrupts off:
+/// runs the pre-handlers as the trap would, with `ip` after the probe's (virtual) breakpoint,
+/// then sends the CPU on to the copied instructions, or where a pre-handler redirected it.
+///
+/// # Safety
+///
+/// `regs` is the entry's saved registers; its `ip` the return address of a detour's `call`.
+#[no_mangle]
+unsafe extern "C" fn rkp_optimized_hit(regs: *mut bindings::pt_regs) {
+    // SAFETY: Per the safety requirement, `regs` is valid and this CPU's alone.
+    let regs = unsafe { &mut *regs };
+    let copied = regs.ip;
+    // SAFETY: `copied` is `DETOUR_COPY` bytes into a detour, which starts with the probe
+    // address; the detour stays until an RCU-tasks grace period after this task leaves it.
+    let addr = unsafe { core::ptr::read_unaligned((copied - DETOUR_COPY) as *const usize) };
+    regs.ip = addr + 1;
+    if !crate::hit::on_optimized(regs, addr) {
+        regs.ip = copied;
     }
 }
 

@@ -13,16 +13,7 @@
 #include <asm/ptrace-abi.h>
 #include <asm/segment.h>
 #include <asm/unwind_hints.h>
-
-/* Tells lockdep (and the irqsoff tracer) what cli and iretq do, as local_irq_*() would. */
-.macro TRACE_IRQS fn
-#ifdef CONFIG_TRACE_IRQFLAGS
-	testl	$X86_EFLAGS_IF, EFLAGS(%rsp)
-	jz	.Lno_trace_\@
-	call	\fn
-.Lno_trace_\@:
-#endif
-.endm
+#include "rkp_x86.h"
 
 	.text
 SYM_CODE_START_NOALIGN(rkp_return_trampoline)
@@ -37,42 +28,12 @@ SYM_CODE_START_NOALIGN(rkp_return_trampoline)
 	addq	$16, 8(%rsp)			/* sp as after the ret: above the return slot */
 	pushq	$__KERNEL_CS
 	pushq	$rkp_return_trampoline		/* ip */
-	pushq	$-1				/* orig_ax */
-	pushq	%rdi
-	pushq	%rsi
-	pushq	%rdx
-	pushq	%rcx
-	pushq	%rax
-	pushq	%r8
-	pushq	%r9
-	pushq	%r10
-	pushq	%r11
-	pushq	%rbx
-	pushq	%rbp
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
+	PUSH_PT_REGS_REST
 	TRACE_IRQS trace_hardirqs_off
 	movq	%rsp, %rdi
 	call	rkp_hooked_return
 	TRACE_IRQS trace_hardirqs_on
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbp
-	popq	%rbx
-	popq	%r11
-	popq	%r10
-	popq	%r9
-	popq	%r8
-	popq	%rax
-	popq	%rcx
-	popq	%rdx
-	popq	%rsi
-	popq	%rdi
-	addq	$8, %rsp			/* orig_ax */
+	POP_PT_REGS_REST
 	UNWIND_HINT_IRET_REGS
 	/*
 	 * To the return address, flags and stack pointer at once: the handlers dropped the

@@ -21,6 +21,8 @@ pub struct ListLine<'a> {
     pub gone: bool,
     /// The probe is disabled.
     pub disabled: bool,
+    /// The probe is a jump to a detour, not a breakpoint.
+    pub optimized: bool,
     /// The probe hooks its function through ftrace.
     pub ftrace: bool,
 }
@@ -51,6 +53,9 @@ impl ListLine<'_> {
             f.write_str("[GONE]")?;
         } else if self.disabled {
             f.write_str("[DISABLED]")?;
+        }
+        if self.optimized {
+            f.write_str("[OPTIMIZED]")?;
         }
         if self.ftrace {
             f.write_str("[FTRACE]")?;
@@ -98,6 +103,7 @@ mod tests {
             module: None,
             gone: false,
             disabled: false,
+            optimized: false,
             ftrace: false,
         };
         assert_eq!(line(core), "ffffffff81234560  k  vfs_read+0x4    \n");
@@ -108,6 +114,7 @@ mod tests {
             module: Some(b"foo_mod"),
             gone: false,
             disabled: true,
+            optimized: false,
             ftrace: false,
         };
         assert_eq!(
@@ -135,6 +142,15 @@ mod tests {
         assert_eq!(
             line(ftrace),
             "ffffffff81234560  k  kernel_clone+0x4    [DISABLED][FTRACE]\n"
+        );
+        // [OPTIMIZED] between them, as Linux's report_probe() prints it.
+        let optimized = ListLine {
+            optimized: true,
+            ..core
+        };
+        assert_eq!(
+            line(optimized),
+            "ffffffff81234560  k  vfs_read+0x4    [OPTIMIZED]\n"
         );
     }
 

@@ -7,4 +7,5 @@
 
 pub mod decode;
 pub mod emulate;
+pub mod optimize;
 pub mod prepare;
