@@ -655,7 +655,7 @@ impl PinnedDrop for Engine {
         rcu::synchronize_rcu();
         if self.registry.lock().slots.has_retired() {
             // No task is left in a detour (or the code they call) when the module's text goes.
-            optimize::synchronize_rcu_tasks();
+            crate::slots::synchronize_rcu_tasks();
         }
         // SAFETY: After the grace period no reader holds any snapshot.
         unsafe {

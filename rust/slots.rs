@@ -13,6 +13,18 @@
 
 use crate::arch::{Arch, Insns};
 
+extern "C" {
+    /// `rust/optimizer.c`: `synchronize_rcu_tasks()`.
+    fn rkp_synchronize_rcu_tasks();
+}
+
+/// Waits until every task has passed a voluntary context switch (or user mode, or idle): none
+/// is still preempted where it was when this was called. Process context.
+pub(crate) fn synchronize_rcu_tasks() {
+    // SAFETY: No preconditions beyond process context, which every caller is in.
+    unsafe { rkp_synchronize_rcu_tasks() };
+}
+
 /// Which slots are in use.
 pub(crate) struct Slots {
     used: [u64; <Arch as Insns>::SLOT_COUNT / 64],
@@ -39,8 +51,22 @@ impl Slots {
         }
     }
 
-    /// Takes a free slot and returns its address.
+    /// Takes a free slot and returns its address. When none is free but detours are retired,
+    /// waits for them to be unused first (as Linux's `collect_garbage_slots()`). Process
+    /// context.
     pub(crate) fn alloc(&mut self) -> Option<usize> {
+        self.take_free().or_else(|| {
+            if !self.has_retired() {
+                return None;
+            }
+            let retired = self.take_retired();
+            synchronize_rcu_tasks();
+            self.free_retired(retired);
+            self.take_free()
+        })
+    }
+
+    fn take_free(&mut self) -> Option<usize> {
         let (word, bits) = self
             .used
             .iter_mut()
@@ -71,7 +97,10 @@ impl Slots {
     /// The slots retired so far; the caller waits for an RCU-tasks grace period, then passes
     /// them to [`Slots::free_retired`].
     pub(crate) fn take_retired(&mut self) -> Retired {
-        Retired(core::mem::replace(&mut self.retired.0, [0; <Arch as Insns>::SLOT_COUNT / 64]))
+        Retired(core::mem::replace(
+            &mut self.retired.0,
+            [0; <Arch as Insns>::SLOT_COUNT / 64],
+        ))
     }
 
     /// Gives back `retired`, taken before a grace period that has passed.

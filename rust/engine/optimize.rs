@@ -13,13 +13,11 @@ use kernel::prelude::*;
 
 use super::{sites_at, Engine, Registry, Site};
 use crate::arch::{Arch, Optimize};
-use crate::slots::Slots;
+use crate::slots::{synchronize_rcu_tasks, Slots};
 
 extern "C" {
     /// `rust/optimizer.c`: runs [`rkp_optimize`] in a few ticks. Process context.
     fn rkp_kick_optimizer();
-    /// `rust/optimizer.c`: `synchronize_rcu_tasks()`.
-    fn rkp_synchronize_rcu_tasks();
 }
 
 /// The optimizer's work item.
@@ -34,13 +32,6 @@ extern "C" fn rkp_optimize() {
 pub(super) fn kick() {
     // SAFETY: No preconditions (process context, which every caller is in).
     unsafe { rkp_kick_optimizer() };
-}
-
-/// Waits until every task has passed a voluntary context switch (or user mode, or idle): none
-/// is still preempted where it was when this was called.
-pub(super) fn synchronize_rcu_tasks() {
-    // SAFETY: No preconditions beyond process context, which every caller is in.
-    unsafe { rkp_synchronize_rcu_tasks() };
 }
 
 /// The most bytes a jump replaces (whole instructions within one instruction's length).

@@ -14,6 +14,8 @@ pub mod kprobes;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../arch/x86/insn/src/decode.rs"]
 mod decode;
+#[path = "selftest/optimized.rs"]
+mod optimized;
 #[path = "selftest/common.rs"]
 mod selftest;
 #[allow(dead_code, unreachable_pub)]
@@ -1553,6 +1555,22 @@ const TESTS: &[Test] = &[
         kretprobe_stacktrace_nested,
     ),
     ("slots run out with ENOMEM and come back", slots_run_out),
+    (
+        "a probe alone at every boundary is optimized where a jump fits",
+        optimized::every_boundary_optimized,
+    ),
+    (
+        "post-handlers, probes on its bytes and disabling unoptimize a probe",
+        optimized::unoptimized_by_neighbours,
+    ),
+    (
+        "a pre-handler redirects from an optimized probe",
+        optimized::optimized_redirect,
+    ),
+    (
+        "a branch into the replaced bytes keeps a breakpoint",
+        optimized::jumped_into_stays_breakpoint,
+    ),
     (
         "a jump-label site in a module is refused; the key flips under probes",
         module_jump_label_site,

@@ -67,6 +67,41 @@ SYM_FUNC_START(rkp_asm_pair)
 	RET
 SYM_FUNC_END(rkp_asm_pair)
 
+/*
+ * long rkp_asm_straight(long x): (x + 3 + rkp_target_data) * 3, with no branch: a jump can
+ * replace the instructions at every boundary with five bytes of them before the return
+ * (rkp_asm_straight_ret), RIP-relative ones included.
+ */
+SYM_FUNC_START(rkp_asm_straight)
+	ENDBR
+	push	%rbp
+	mov	%rsp, %rbp
+	lea	3(%rdi), %rax
+	add	rkp_target_data(%rip), %rax
+	imul	$3, %rax, %rax
+	xor	%edx, %edx
+	nop
+	pop	%rbp
+.Lstraight_ret:
+	RET
+SYM_FUNC_END(rkp_asm_straight)
+
+/*
+ * long rkp_asm_jumped_into(long x): x >= 0 ? x + 3 : 7. A branch goes into the middle of the
+ * bytes a jump at rkp_asm_jumped_probe would replace, so the probe there stays a breakpoint.
+ */
+SYM_FUNC_START(rkp_asm_jumped_into)
+	ENDBR
+	test	%rdi, %rdi
+	js	2f
+.Ljumped_probe:
+	lea	1(%rdi), %rax
+1:	add	$2, %rax
+	RET
+2:	mov	$5, %eax
+	jmp	1b
+SYM_FUNC_END(rkp_asm_jumped_into)
+
 /* long rkp_asm_alt(long x): where a redirecting pre-handler sends rkp_asm_mix. */
 SYM_FUNC_START(rkp_asm_alt)
 	ENDBR
@@ -108,3 +143,7 @@ SYM_FUNC_START(rkp_asm_vmcall)
 	vmcall
 	RET
 SYM_FUNC_END(rkp_asm_vmcall)
+
+	.section .rodata
+SYM_DATA(rkp_asm_straight_ret, .long .Lstraight_ret - rkp_asm_straight)
+SYM_DATA(rkp_asm_jumped_probe, .long .Ljumped_probe - rkp_asm_jumped_into)

@@ -380,7 +380,13 @@ impl Probe {
 /// Copies the instruction `insn` at the start of `bytes`, which is at `from`, to the start of
 /// `out`, to run at `to`: a RIP-relative displacement is rewritten. `None` if the new one does
 /// not fit in 32 bits.
-fn relocate(bytes: &[u8], insn: &decode::Insn, from: usize, to: usize, out: &mut [u8]) -> Option<()> {
+fn relocate(
+    bytes: &[u8],
+    insn: &decode::Insn,
+    from: usize,
+    to: usize,
+    out: &mut [u8],
+) -> Option<()> {
     let len = usize::from(insn.len);
     out[..len].copy_from_slice(&bytes[..len]);
     if insn.is_rip_relative() {
@@ -712,7 +718,13 @@ impl Probe {
         while at < len {
             let insn = decode::decode(&self.original[at..]).ok()?;
             let to = DETOUR_COPY + at;
-            relocate(&self.original[at..], &insn, self.addr + at, slot + to, &mut area[to..])?;
+            relocate(
+                &self.original[at..],
+                &insn,
+                self.addr + at,
+                slot + to,
+                &mut area[to..],
+            )?;
             at += usize::from(insn.len);
         }
         let back = DETOUR_COPY + len;

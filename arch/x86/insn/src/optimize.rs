@@ -77,7 +77,11 @@ pub fn copyable(bytes: &[u8]) -> Option<usize> {
 /// The bytes the jump at `addr` replaces, rounded up to whole instructions: at least
 /// [`JMP_LEN`], all [`copyable`], none of them but the first probed. `bytes` holds the
 /// original text from `addr` to at most the end of its function.
-pub fn jump_range(bytes: &[u8], addr: u64, is_probed: impl Fn(u64) -> bool) -> Result<usize, Refusal> {
+pub fn jump_range(
+    bytes: &[u8],
+    addr: u64,
+    is_probed: impl Fn(u64) -> bool,
+) -> Result<usize, Refusal> {
     let mut len = 0;
     while len < JMP_LEN {
         let at = addr + len as u64;
@@ -178,4 +182,5 @@ pub fn check_function(
 }
 
 #[cfg(test)]
+#[path = "optimize/tests.rs"]
 mod tests;

@@ -47,9 +47,15 @@ fn range_covers_whole_instructions() {
     // From the `lea`: 4 + 4.
     assert_eq!(jump_range(&BENCH[4..], START + 4, |_| false), Ok(8));
     // Exactly five: a 5-byte `mov $imm32, %eax`.
-    assert_eq!(jump_range(&[0xb8, 1, 0, 0, 0, 0xc3], START, |_| false), Ok(5));
+    assert_eq!(
+        jump_range(&[0xb8, 1, 0, 0, 0, 0xc3], START, |_| false),
+        Ok(5)
+    );
     // NOPs run anywhere (the trap emulates them, the detour can run them).
-    assert_eq!(jump_range(&[0x0f, 0x1f, 0x44, 0, 0, 0xc3], START, |_| false), Ok(5));
+    assert_eq!(
+        jump_range(&[0x0f, 0x1f, 0x44, 0, 0, 0xc3], START, |_| false),
+        Ok(5)
+    );
 }
 
 #[test]
@@ -67,15 +73,18 @@ fn range_refusals() {
     // A probe at the address itself is the one being optimized.
     assert_eq!(jump_range(BENCH, START, |a| a == START), Ok(8));
     // The function ends first.
-    assert_eq!(jump_range(&BENCH[..4], START, |_| false), Err(Refusal::TooShort));
+    assert_eq!(
+        jump_range(&BENCH[..4], START, |_| false),
+        Err(Refusal::TooShort)
+    );
     // Branches, calls, traps, lock prefixes.
     for insn in [
-        &[0x74, 0x02, 0x90, 0x90, 0x90, 0x90][..],  // je
-        &[0xe8, 0, 0, 0, 0, 0x90],                    // call
-        &[0xcc, 0x90, 0x90, 0x90, 0x90, 0x90],        // int3
-        &[0xf0, 0x48, 0x0f, 0xc1, 0x07, 0x90],        // lock xadd
-        &[0x9c, 0x90, 0x90, 0x90, 0x90, 0x90],        // pushf
-        &[0xff, 0xe0, 0x90, 0x90, 0x90, 0x90],        // jmp *%rax
+        &[0x74, 0x02, 0x90, 0x90, 0x90, 0x90][..], // je
+        &[0xe8, 0, 0, 0, 0, 0x90],                 // call
+        &[0xcc, 0x90, 0x90, 0x90, 0x90, 0x90],     // int3
+        &[0xf0, 0x48, 0x0f, 0xc1, 0x07, 0x90],     // lock xadd
+        &[0x9c, 0x90, 0x90, 0x90, 0x90, 0x90],     // pushf
+        &[0xff, 0xe0, 0x90, 0x90, 0x90, 0x90],     // jmp *%rax
     ] {
         assert_eq!(
             jump_range(insn, START, |_| false),
@@ -130,10 +139,16 @@ fn branch_into_the_range_is_refused() {
 fn indirect_jumps_are_refused() {
     // jmp *%rax anywhere in the function.
     let f = [0xb8, 1, 0, 0, 0, 0xff, 0xe0];
-    assert_eq!(check(&f, START, 5), Err(Refusal::IndirectJump { at: START + 5 }));
+    assert_eq!(
+        check(&f, START, 5),
+        Err(Refusal::IndirectJump { at: START + 5 })
+    );
     // jmp *0x8(%rdi).
     let f = [0xb8, 1, 0, 0, 0, 0xff, 0x67, 0x08];
-    assert_eq!(check(&f, START, 5), Err(Refusal::IndirectJump { at: START + 5 }));
+    assert_eq!(
+        check(&f, START, 5),
+        Err(Refusal::IndirectJump { at: START + 5 })
+    );
     // A jump to a retpoline thunk is one; a call to it returns to the next instruction.
     let f = [0xb8, 1, 0, 0, 0, 0xe8, 0, 0, 0, 0, 0xe9, 0, 0, 0, 0];
     let thunk = Func {
@@ -159,7 +174,10 @@ fn breakpoints_padding_and_opaque_text() {
     assert_eq!(check(&f, START, 5), Ok(()));
     // An int3 in the flow is somebody's breakpoint.
     let f = [0xb8, 1, 0, 0, 0, 0xcc, 0xc3];
-    assert_eq!(check(&f, START, 5), Err(Refusal::Breakpoint { at: START + 5 }));
+    assert_eq!(
+        check(&f, START, 5),
+        Err(Refusal::Breakpoint { at: START + 5 })
+    );
     // ftrace's site (a breakpoint while ftrace patches it) is stepped over, not decoded.
     let f = [0xcc, 0, 0, 0, 0, 0xb8, 1, 0, 0, 0, 0xc3];
     let traced = Func {
@@ -167,8 +185,14 @@ fn breakpoints_padding_and_opaque_text() {
         opaque: &[(START, 5)],
         thunk: None,
     };
-    assert_eq!(check_function(&traced, START, START + 11, START + 5, 5), Ok(()));
+    assert_eq!(
+        check_function(&traced, START, START + 11, START + 5, 5),
+        Ok(())
+    );
     // Undecodable bytes.
     let f = [0xb8, 1, 0, 0, 0, 0x06];
-    assert_eq!(check(&f, START, 5), Err(Refusal::Undecodable { at: START + 5 }));
+    assert_eq!(
+        check(&f, START, 5),
+        Err(Refusal::Undecodable { at: START + 5 })
+    );
 }
