@@ -7,8 +7,10 @@
 //! for each side and their ratio, rkprobes / Linux. Linux's column is empty on kernels
 //! without `CONFIG_KPROBES`.
 //!
-//! `opt=1` asks for Linux's jump-optimized probes (the script sets
-//! `/proc/sys/debug/kprobes-optimization` to match; the row says what Linux really did).
+//! `opt=1` asks for jump-optimized probes: the script sets Linux's
+//! `/proc/sys/debug/kprobes-optimization` and loads rkprobes with `jump_optimization` to
+//! match, and rkprobes' pre-handler rows wait for its optimizer; the rows say what each side
+//! really did.
 
 #[path = "../../rust/client/kprobes.rs"]
 pub mod kprobes;
@@ -180,8 +182,44 @@ fn per_hit(probed: u64, plain: u64) -> u64 {
     probed.saturating_sub(plain) / u64::from(CALLS)
 }
 
-/// rkprobes: a kprobe with handler `h` at `at`, around the loop of `f`.
-fn rkprobes_kprobe<T: Handler + Copy>(at: usize, h: T, f: Target64, plain: u64) -> Option<u64> {
+/// Waits up to 3 s for rkprobes' optimizer to make the probe at `at` a jump (its first byte
+/// `jmp rel32`), if this run asks for jump optimization (`opt`); says whether it is one.
+fn wait_jump(at: usize) -> bool {
+    // SAFETY: `at` is a probed instruction of the benchmark's text, mapped.
+    let first = || unsafe { core::ptr::read_volatile(at as *const u8) };
+    if !cfg!(CONFIG_X86_64) {
+        return false;
+    }
+    // Only a breakpoint (not ftrace's site) may become a jump.
+    if module_parameters::opt.value() && first() == 0xcc {
+        for _ in 0..300 {
+            if first() != 0xcc {
+                break;
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+        }
+    }
+    first() == 0xe9
+}
+
+/// What each side did with a probe, for the row's note.
+fn note(linux: Option<u64>, linux_jump: bool, rkprobes_jump: bool) -> &'static str {
+    match (linux.is_some(), linux_jump, rkprobes_jump) {
+        (true, true, true) => "both [OPTIMIZED]",
+        (true, true, false) => "linux [OPTIMIZED]",
+        (_, false, true) => "rkprobes [OPTIMIZED]",
+        _ => "",
+    }
+}
+
+/// rkprobes: a kprobe with handler `h` at `at`, around the loop of `f`; says whether it was a
+/// jump (see [`wait_jump`]).
+fn rkprobes_kprobe<T: Handler + Copy>(
+    at: usize,
+    h: T,
+    f: Target64,
+    plain: u64,
+) -> (Option<u64>, bool) {
     // Linux takes its optimized probe's jump out a few ticks after unregistering it; until
     // then rkprobes refuses the address (EINVAL).
     let mut tries = 0;
@@ -191,12 +229,14 @@ fn rkprobes_kprobe<T: Handler + Copy>(at: usize, h: T, f: Target64, plain: u64) 
                 tries += 1;
                 kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
             }
-            r => break r.ok()?,
+            Ok(p) => break p,
+            Err(_) => return (None, false),
         }
     };
+    let jump = wait_jump(p.address());
     let t = run(f);
     drop(p);
-    Some(per_hit(t, plain))
+    (Some(per_hit(t, plain)), jump)
 }
 
 /// Linux: a kprobe at `at` (with a post-handler if `post`) around the loop of `f`, and
@@ -284,7 +324,7 @@ fn batch(probes: &[Pin<KBox<Registration<Nop>>>]) -> Result<Batch<'_>> {
 fn rkprobes_kprobe_among(others: usize, at: usize, f: Target64, plain: u64) -> Result<u64> {
     let probes = unregistered(&far(others)?)?;
     let _batch = batch(&probes)?;
-    rkprobes_kprobe(at, Nop, f, plain).ok_or(ENOMEM)
+    rkprobes_kprobe(at, Nop, f, plain).0.ok_or(ENOMEM)
 }
 
 /// rkprobes: registering then unregistering probes at `addrs` (in one batch or one by one),
@@ -340,11 +380,22 @@ fn kretprobe_row(label: &str, f: Target64, plain: u64) {
     )
     .ok()
     .map(|rp| {
+        // On the trampoline route the entry is a probe, which may be a jump.
+        let jump = wait_jump(rp.address());
         let t = run(f);
         drop(rp);
-        per_hit(t, plain)
+        (per_hit(t, plain), jump)
     });
-    row(label, l, r, "");
+    row(
+        label,
+        l,
+        r.map(|r| r.0),
+        if r.is_some_and(|r| r.1) {
+            "rkprobes entry [OPTIMIZED]"
+        } else {
+            ""
+        },
+    );
 }
 
 struct RkpBench;
@@ -368,36 +419,28 @@ impl kernel::Module for RkpBench {
             Some(plain_asm / u64::from(CALLS)),
             "",
         );
-        let jump = if opt {
-            "jump optimization on"
-        } else {
-            "optimization off"
-        };
-        let (l, o) = linux_kprobe(mid, false, rkp_bench_asm, plain_asm);
-        row(
-            "kprobe, pre-handler, mid-function",
-            l,
-            rkprobes_kprobe(mid, Nop, rkp_bench_asm, plain_asm),
-            match (l, o) {
-                (None, _) => "",
-                (Some(_), true) => "linux: [OPTIMIZED]",
-                (Some(_), false) => jump,
-            },
+        pr_info!(
+            "bench: jump optimization {}\n",
+            if opt { "on" } else { "off" }
         );
+        let (l, o) = linux_kprobe(mid, false, rkp_bench_asm, plain_asm);
+        let (r, j) = rkprobes_kprobe(mid, Nop, rkp_bench_asm, plain_asm);
+        row("kprobe, pre-handler, mid-function", l, r, note(l, o, j));
         let (l, _) = linux_kprobe(mid, true, rkp_bench_asm, plain_asm);
         row(
             "kprobe, pre- and post-handler, mid-function",
             l,
-            rkprobes_kprobe(mid, NopPost, rkp_bench_asm, plain_asm),
+            rkprobes_kprobe(mid, NopPost, rkp_bench_asm, plain_asm).0,
             "",
         );
         let entry = addr(rkp_bench_entry);
-        let (l, _) = linux_kprobe(entry, false, rkp_bench_entry, plain_entry);
+        let (l, o) = linux_kprobe(entry, false, rkp_bench_entry, plain_entry);
+        let (r, j) = rkprobes_kprobe(entry, Nop, rkp_bench_entry, plain_entry);
         row(
             "kprobe, pre-handler, function entry (ftrace site)",
             l,
-            rkprobes_kprobe(entry, Nop, rkp_bench_entry, plain_entry),
-            "",
+            r,
+            note(l, o, j),
         );
         kretprobe_row(
             "kretprobe, entry and return (ftrace site)",
@@ -451,7 +494,7 @@ impl kernel::Module for RkpBench {
             "with them",
             "ratio"
         );
-        let alone = rkprobes_kprobe(mid, Nop, rkp_bench_asm, plain_asm);
+        let (alone, _) = rkprobes_kprobe(mid, Nop, rkp_bench_asm, plain_asm);
         for others in [100usize, 10000] {
             let with = rkprobes_kprobe_among(others, mid, rkp_bench_asm, plain_asm).ok();
             let name =

@@ -4,14 +4,15 @@
 # probed functions (fork, read; a module function too) while other threads register and
 # unregister probes and return probes, enable and disable them, flip the global switch,
 # load and unload a client module that leaks its probes, and unload a probed module ([GONE])
-# and load it again. Then a fork storm under a return probe must end with entries = returns
+# and load it again. On x86-64, the standing probe is then jump-optimized, disabled (the jump
+# goes) and enabled (a breakpoint, then a jump again) ten times while every vCPU forks. Then a fork storm under a return probe must end with entries = returns
 # + missed exactly, and everything must unload with no slot, instance or module reference
 # left. Bounded: DUR seconds of churn.
 # Return probes stay on rkprobes' trampoline (ftrace_returns=0): the churn would otherwise
 # register and unregister fprobes hundreds of times, and Linux's own ftrace patching, churned
 # like that, oopses these guests with no rkprobes code involved (tests/guest/repro/).
 . /rkp/lib.sh
-plan 10
+plan 11
 
 TT=/sys/kernel/debug/rkp_test_target
 DUR=20
@@ -64,6 +65,29 @@ j=0
 while [ $j -lt 100 ]; do /bin/true; j=$((j + 1)); done
 after=$(field 0 4)
 check "after the churn it fires on every call ($hits + 100 forks -> $after hits)" test "$after" -ge $((hits + 100))
+
+# Jump optimization under load: the optimizer makes the probe on kernel_clone a jump; disabling
+# it takes the jump out while every vCPU forks.
+if [ "$(uname -m)" = x86_64 ]; then
+	: > /tmp/forking
+	i=0
+	while [ $i -lt "$CPUS" ]; do
+		(while [ -e /tmp/forking ]; do /bin/true; done) 2>/dev/null &
+		i=$((i + 1))
+	done
+	jumps=0 c=0
+	while [ $c -lt 10 ]; do
+		wait_for grep -q 'kernel_clone+.*\[OPTIMIZED\]' $D/list && jumps=$((jumps + 1))
+		ctl disable 0
+		ctl enable 0
+		c=$((c + 1))
+	done
+	rm /tmp/forking
+	wait
+	check_eq "the probe on kernel_clone was a jump again after each of 10 disables under load" "$jumps" 10
+else
+	ok "# SKIP no jump-optimized probes on $(uname -m)"
+fi
 
 # A fork storm on every vCPU under the return probe: every entry returns or is missed.
 i=0
