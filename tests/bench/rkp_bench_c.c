@@ -67,6 +67,7 @@ long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), uns
 			    u64 *ns)
 {
 	struct kprobe kp = { .addr = (void *)addr, .pre_handler = rkp_bench_pre };
+	bool optimized;
 	int ret;
 
 	if (post)
@@ -77,8 +78,10 @@ long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), uns
 	/* Let the optimizer run (it waits about 5 jiffies before optimizing). */
 	msleep(100);
 	*ns = rkp_bench_run(fn, n);
+	/* Read before unregistering, which unoptimizes. */
+	optimized = kp.flags & KPROBE_FLAG_OPTIMIZED;
 	unregister_kprobe(&kp);
-	return kp.flags & KPROBE_FLAG_OPTIMIZED ? 1 : 0;
+	return optimized ? 1 : 0;
 }
 
 /* Linux's kretprobe on fn around n calls of it. */

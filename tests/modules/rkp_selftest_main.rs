@@ -1572,6 +1572,10 @@ const TESTS: &[Test] = &[
         optimized::jumped_into_stays_breakpoint,
     ),
     (
+        "a stack trace in an optimized probe's handler goes on into its callers",
+        optimized::optimized_stacktrace,
+    ),
+    (
         "a jump-label site in a module is refused; the key flips under probes",
         module_jump_label_site,
     ),

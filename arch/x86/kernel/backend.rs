@@ -595,7 +595,11 @@ impl Arming for Backend {
         text_write(probe.addr, &probe.original[..1])
     }
 
-    fn forget(_probe: &Probe) {}
+    /// A jump in the freed text is forgotten too (its detour is retired on release).
+    fn forget(probe: &Probe) {
+        probe.jumping.store(false, Ordering::Relaxed);
+        probe.jump_len.store(0, Ordering::Relaxed);
+    }
 }
 
 impl Trap for Backend {

@@ -28,6 +28,11 @@ SYM_CODE_START(rkp_optimized_entry)
 	pushq	$__KERNEL_CS
 	pushq	32(%rsp)			/* ip: the call's return address */
 	PUSH_PT_REGS_REST
+	/*
+	 * Unwinders read the saved registers: from a handler, a stack trace goes on into the
+	 * probed function (ip as after its breakpoint) and its callers, as from the trap.
+	 */
+	UNWIND_HINT_REGS
 	TRACE_IRQS trace_hardirqs_off
 	movq	%rsp, %rdi
 	call	rkp_optimized_hit

@@ -16,7 +16,7 @@ use kernel::{
 use super::decode;
 use super::kprobes::{Handler, HitContext, PreAction, PtRegs, Target};
 use super::selftest::{addr_of, ensure, fail, function_extent, register, TestResult};
-use super::{p_endbr, preemptible, rkp_asm_alt, rkp_asm_pair, Recorder};
+use super::{p_endbr, preemptible, rkp_asm_alt, rkp_asm_pair, stack_trace_save, Recorder};
 
 /// A pre-handler only (probes with a post-handler are never optimized) that remembers what it
 /// saw, and may redirect execution.
@@ -267,5 +267,50 @@ pub(super) fn jumped_into_stays_breakpoint() -> TestResult {
     let got = (jumped_into(1), jumped_into(-1));
     ensure!(got == (4, 7), "results {got:?}, want (4, 7)");
     ensure!(p.nhit() == 1, "{} hits, want 1", p.nhit());
+    Ok(())
+}
+
+/// Takes a stack trace in the pre-handler: where `ip` is in it, and how many entries follow.
+struct TracePre {
+    at: Atomic<usize>,
+    after: Atomic<usize>,
+}
+
+#[vtable]
+impl Handler for TracePre {
+    fn pre_handler(&self, _ctx: &HitContext<'_>, regs: &mut PtRegs) -> PreAction {
+        let mut trace = [0usize; 32];
+        // SAFETY: `trace` has room for 32 entries.
+        let n = unsafe { stack_trace_save(trace.as_mut_ptr(), trace.len() as u32, 0) } as usize;
+        let trace = &trace[..n.min(32)];
+        if let Some(i) = trace.iter().position(|&a| a == regs.ip()) {
+            self.at.store(i + 1, Relaxed);
+            self.after.store(trace.len() - i - 1, Relaxed);
+        }
+        PreAction::Continue
+    }
+}
+
+/// A stack trace taken in an optimized probe's handler goes on through the probed function
+/// (the detour's saved registers) into its callers, as from a breakpoint.
+pub(super) fn optimized_stacktrace() -> TestResult {
+    let at = entry(addr_of(rkp_asm_straight)) + 4;
+    let h = TracePre {
+        at: Atomic::new(0),
+        after: Atomic::new(0),
+    };
+    let p = register(Target::address(at), h)?;
+    optimizer_pass()?;
+    ensure!(byte(at) == JMP_REL32, "not optimized");
+    straight(3);
+    let (i, after) = (
+        p.handler().at.load(Relaxed),
+        p.handler().after.load(Relaxed),
+    );
+    ensure!(i > 0, "the trace lacks the probed address {:#x}", at + 1);
+    ensure!(
+        after >= 2,
+        "the trace stops {after} entries after the probed address"
+    );
     Ok(())
 }
