@@ -183,10 +183,10 @@ pub(crate) trait Trap: Insns {
     /// Starts routing breakpoints to rkprobes.
     fn hook() -> impl PinInit<Self::Hook, Error>;
 
-    /// Where a breakpoint hit on `probe` goes instead of the handlers, while the probe has a
-    /// prepared detour (which calls them).
-    fn detour(_probe: &Self::Probe) -> Option<usize> {
-        None
+    /// While `probe` has a prepared detour (which calls the handlers), sends a breakpoint hit
+    /// there and says so.
+    fn to_detour(_probe: &Self::Probe, _regs: &mut pt_regs) -> bool {
+        false
     }
 
     /// The probe address of the breakpoint that trapped with `regs`.

@@ -126,9 +126,8 @@ fn on_breakpoint(engine: &Engine, regs: &mut bindings::pt_regs) -> bool {
 
     if let Some(entry) = engine.snapshot().and_then(|s| s.find(addr)) {
         // SAFETY: As in `step`.
-        if let Some(detour) = Arch::detour(unsafe { &(*entry.code).probe }) {
+        if Arch::to_detour(unsafe { &(*entry.code).probe }, regs) {
             // The probe is (being) optimized: its detour calls the handlers.
-            regs.ip = detour;
             return true;
         }
         if cpu.running() {

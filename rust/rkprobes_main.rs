@@ -65,9 +65,9 @@ module! {
             default: true,
             description: "Hook return probes through ftrace (fprobe) on functions with an ftrace site, for whole stack traces; 0 keeps them on rkprobes' trampoline",
         },
-        jump_optimization: bool {
-            default: true,
-            description: "Turn probes without post-handlers into jumps to detours where that is safe (x86-64), as Linux's kprobes-optimization; 0 keeps every probe a breakpoint",
+        jump_optimization: i32 {
+            default: -1,
+            description: "Turn probes without post-handlers into jumps to detours where that is safe (x86-64), as Linux's kprobes-optimization: 1 on, 0 off, -1 (default) on unless the kernel has kprobes of its own, which cannot see rkprobes' jumps",
         },
     },
 }
@@ -100,6 +100,9 @@ impl kernel::Module for Rkprobes {
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
         );
+        if cfg!(CONFIG_KPROBES) && module_parameters::jump_optimization.value() < 0 {
+            pr_info!("no jump optimization beside the kernel's own kprobes (jump_optimization=1 turns it on)\n");
+        }
         if fexit::AVAILABLE && !fexit::enabled() {
             pr_info!("return probes stay on the trampoline (ftrace_returns=0)\n");
         }

@@ -89,6 +89,7 @@ impl Slots {
 
     /// Gives back the slot at `addr` once [`Slots::free_retired`] is told that an RCU-tasks
     /// grace period has passed since.
+    #[cfg_attr(not(CONFIG_X86_64), allow(dead_code))]
     pub(crate) fn retire(&mut self, addr: usize) {
         let index = Self::index(addr);
         self.retired.0[index / 64] |= 1 << (index % 64);

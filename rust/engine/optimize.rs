@@ -34,6 +34,18 @@ pub(super) fn kick() {
     unsafe { rkp_kick_optimizer() };
 }
 
+/// Whether probes are optimized (`jump_optimization`): by default, not on kernels with
+/// kprobes of their own. Their boundary walk would see an optimized probe's `jmp` as an
+/// instruction and could put a breakpoint on it (rkprobes' breakpoints it refuses), and
+/// taking the jump out would then remove theirs.
+fn enabled() -> bool {
+    match crate::module_parameters::jump_optimization.value() {
+        ..0 => !cfg!(CONFIG_KPROBES),
+        0 => false,
+        _ => true,
+    }
+}
+
 /// The most bytes a jump replaces (whole instructions within one instruction's length).
 const MAX_JUMP_LEN: usize = 15;
 
@@ -106,7 +118,7 @@ impl Engine {
         let reg = &mut *guard;
         let retired = reg.slots.take_retired();
         let mut prepared = KVec::new();
-        let enabled = crate::module_parameters::jump_optimization.value() && !reg.all_disarmed;
+        let enabled = enabled() && !reg.all_disarmed;
         for i in 0..reg.sites.len() {
             let site = &reg.sites[i];
             if !enabled

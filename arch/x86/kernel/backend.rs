@@ -21,7 +21,7 @@ mod optimize;
 #[path = "../insn/src/prepare.rs"]
 mod prepare;
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use kernel::{
     bindings,
@@ -180,8 +180,8 @@ pub(crate) struct Probe {
     detour: AtomicUsize,
     /// The bytes the jump replaces, while the probe has a detour.
     jump_len: AtomicUsize,
-    /// Whether the jump is written.
-    jumping: AtomicBool,
+    /// How far the jump is written: [`NO_JUMP`], [`JUMP_TAIL`] or [`JUMP`].
+    jump: AtomicU8,
 }
 
 /// A function's text as rkprobes found it: its own breakpoints undone, ftrace's site and
@@ -315,7 +315,7 @@ impl Probe {
             ftrace_site: func.ftrace_site,
             detour: AtomicUsize::new(0),
             jump_len: AtomicUsize::new(0),
-            jumping: AtomicBool::new(false),
+            jump: AtomicU8::new(NO_JUMP),
         };
         if prepared.plan == Plan::OutOfLine {
             let slot = slots.alloc().ok_or_else(|| {
@@ -597,7 +597,7 @@ impl Arming for Backend {
 
     /// A jump in the freed text is forgotten too (its detour is retired on release).
     fn forget(probe: &Probe) {
-        probe.jumping.store(false, Ordering::Relaxed);
+        probe.jump.store(NO_JUMP, Ordering::Relaxed);
         probe.jump_len.store(0, Ordering::Relaxed);
     }
 }
@@ -621,10 +621,13 @@ impl Trap for Backend {
         }
     }
 
-    fn detour(probe: &Probe) -> Option<usize> {
+    fn to_detour(probe: &Probe, regs: &mut bindings::pt_regs) -> bool {
         match probe.detour.load(Ordering::Acquire) {
-            0 => None,
-            detour => Some(detour),
+            0 => false,
+            detour => {
+                regs.ip = detour;
+                true
+            }
         }
     }
 
@@ -697,6 +700,13 @@ const DETOUR_CODE: usize = 8;
 const DETOUR_COPY: usize = DETOUR_CODE + 5;
 /// `call rel32`.
 const CALL_REL32: u8 = 0xe8;
+
+/// No byte of the jump is written.
+const NO_JUMP: u8 = 0;
+/// The jump's last four bytes may be written; the first is still rkprobes' `int3`.
+const JUMP_TAIL: u8 = 1;
+/// The jump is written.
+const JUMP: u8 = 2;
 
 extern "C" {
     /// `optimized_entry.S`: what detours call.
@@ -793,21 +803,36 @@ impl Optimize for Backend {
         let mut jmp = [JMP_REL32; optimize::JMP_LEN];
         jmp[1..].copy_from_slice(&rel32(probe.addr, optimize::JMP_LEN, detour).ok_or(EINVAL)?);
         // Set first: if a write fails, `remove_jump` restores what it may have changed.
-        probe.jumping.store(true, Ordering::Relaxed);
+        probe.jump.store(JUMP_TAIL, Ordering::Relaxed);
         text_write(probe.addr + 1, &jmp[1..])?;
-        text_write(probe.addr, &jmp[..1])
+        text_write(probe.addr, &jmp[..1])?;
+        probe.jump.store(JUMP, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The breakpoint first, then the original bytes after it; both written twice, for the
     /// reason [`Backend::disarm`] gives. Hits that trapped meanwhile went to the detour, which
     /// stays until the engine's next RCU-tasks grace period.
     fn remove_jump(probe: &Probe, slots: &mut Slots) -> Result {
-        if probe.jumping.load(Ordering::Relaxed) {
+        let jump = probe.jump.load(Ordering::Relaxed);
+        if jump != NO_JUMP {
+            let mut first = [0u8; 1];
+            text_read(probe.addr, &mut first)?;
+            if first[0] != if jump == JUMP { JMP_REL32 } else { INT3 } {
+                // Somebody wrote over the jump (another kprobes implementation, forced
+                // beside it): leave the text and the detour to it.
+                pr_err!(
+                    "the jump at {:#x} was overwritten ({:#x}); leaving it\n",
+                    probe.addr,
+                    first[0]
+                );
+                return Err(EBUSY);
+            }
             text_write(probe.addr, &[INT3])?;
             for _ in 0..2 {
                 text_write(probe.addr + 1, &probe.original[1..optimize::JMP_LEN])?;
             }
-            probe.jumping.store(false, Ordering::Relaxed);
+            probe.jump.store(NO_JUMP, Ordering::Relaxed);
         }
         let detour = probe.detour.swap(0, Ordering::Relaxed);
         probe.jump_len.store(0, Ordering::Relaxed);
@@ -822,7 +847,7 @@ impl Optimize for Backend {
     }
 
     fn is_optimized(probe: &Probe) -> bool {
-        probe.jumping.load(Ordering::Relaxed)
+        probe.jump.load(Ordering::Relaxed) == JUMP
     }
 }
 
