@@ -23,6 +23,12 @@ if [ "$(uname -m)" = aarch64 ]; then
 else
 	ARM64= TRAP_FN=exc_int3 NOT_BOUNDARY=multibyte
 fi
+# Whether rkprobes jump-optimizes probes here by default: on x86-64, unless Linux has kprobes
+# of its own. Where it does, a probe without post-handlers may show [OPTIMIZED] a few ticks
+# after registration (OPT_RE matches the marker or its absence).
+JUMPS=
+[ -n "$ARM64" ] || [ "$RKP_KERNEL" = x86_64-kprobes ] || JUMPS=1
+OPT_RE='(\[OPTIMIZED\])?'
 # ctl CMD...: a command to rkp_test_ctl.ko (a failed command fails the write).
 ctl() { echo "$*" > $T/ctl; }
 # field ID N: field N of probe ID's line in $T/probes (2 address, 3 symbol+offset, 4 hits).

@@ -78,7 +78,7 @@ check "the entry probe fired all along ($h0 -> $h1 hits)" test "$h1" -ge $((h0 +
 # Through ftrace, at the site; on the debug kernel (ftrace_returns=0) and on arm64 on a
 # breakpoint after it.
 listed='  r  kernel_clone\+0x4  +\[FTRACE\]$'
-[ "$RKP_KERNEL" = x86_64-debug ] && listed='  r  kernel_clone\+0x9  +$'
+[ "$RKP_KERNEL" = x86_64-debug ] && listed="  r  kernel_clone\\+0x9  +$OPT_RE\$"
 [ "$ARM64" ] && listed='  r  kernel_clone\+0x8  +$'
 check "a return probe on kernel_clone, listed at its entry" sh -c \
 	"echo 'kret 0 kernel_clone 0' > $T/ctl && /bin/true && grep -qE '$listed' $D/list"

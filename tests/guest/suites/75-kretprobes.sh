@@ -13,7 +13,7 @@ insmod rkp_test_ctl.ko
 insmod rkp_test_target.ko
 check "a return probe with maxactive 2" ctl kret 0 rkp_test_target_sleep 2
 addr=$(kfield 0 3)
-check "list shows it with type r" grep -q "^$addr  r  rkp_test_target_sleep+0x[0-9a-f]*  rkp_test_target $" $D/list
+check "list shows it with type r" grep -qE "^$addr  r  rkp_test_target_sleep\+0x[0-9a-f]*  rkp_test_target $OPT_RE$" $D/list
 
 # Five callers asleep in the function at once (each long enough for all five to enter): two
 # hooked, three missed.

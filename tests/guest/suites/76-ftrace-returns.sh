@@ -55,7 +55,7 @@ insmod rkp_test_target.ko
 check "with ftrace_returns=0, a return probe on the C function" ctl kret 1 rkp_test_target_nap 0
 addr=$(kfield 1 3)
 check "listed after the site, without [FTRACE]" \
-	grep -qE "^$addr  r  rkp_test_target_nap\+0x(5|9)  rkp_test_target $" $D/list
+	grep -qE "^$addr  r  rkp_test_target_nap\+0x(5|9)  rkp_test_target $OPT_RE$" $D/list
 echo 1 > $N
 check_eq "one call: entry and return" "$(kfield 1 4) $(kfield 1 5)" "1 1"
 check "unloaded" sh -c "echo 'kdel 1' > $T/ctl; rmmod rkp_test_ctl && rmmod rkp_test_target && rmmod rkprobes"

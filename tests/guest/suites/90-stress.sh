@@ -68,7 +68,7 @@ check "after the churn it fires on every call ($hits + 100 forks -> $after hits)
 
 # Jump optimization under load: the optimizer makes the probe on kernel_clone a jump; disabling
 # it takes the jump out while every vCPU forks.
-if [ "$(uname -m)" = x86_64 ]; then
+if [ "$JUMPS" ]; then
 	: > /tmp/forking
 	i=0
 	while [ $i -lt "$CPUS" ]; do
