@@ -18,17 +18,22 @@
 //! Through ftrace, pending calls no longer call back once the hook is removed, so their
 //! instances are freed at unregistration.
 //!
+//! The pools' state is in `core` atomics, for the reason `rust/percpu.rs` gives (the hit path
+//! reads it on every call and return; no C code sees it).
+//!
 //! Every pending call holds a reference on its task: the `task_struct` cannot be freed and
 //! reused by another task while the instance names it, so (stack slot, task) identifies the
 //! call. A task that dies inside a hooked call (it exits, never returning) leaves its
 //! instance behind; process context reclaims those of tasks that reached `TASK_DEAD` (they
 //! never run again) at every return-probe registration and unregistration.
 
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
 use kernel::{
     bindings,
     ffi::{c_int, c_void},
     prelude::*,
-    sync::atomic::{Acquire, Atomic, Relaxed, Release},
+    sync::atomic::{Acquire, Relaxed},
     task::Task,
 };
 
@@ -56,37 +61,37 @@ const HOOKED: u32 = 2;
 pub(crate) const MAX_DATA_SIZE: usize = 4096;
 
 /// Orders instances hooked on the same frame (several return probes on one function).
-static SEQUENCE: Atomic<u64> = Atomic::new(0);
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// One pending call.
 struct Instance {
-    state: Atomic<u32>,
-    seq: Atomic<u64>,
-    task: Atomic<usize>,
-    frame: Atomic<usize>,
-    ret_addr: Atomic<usize>,
+    state: AtomicU32,
+    seq: AtomicU64,
+    task: AtomicUsize,
+    frame: AtomicUsize,
+    ret_addr: AtomicUsize,
 }
 
 /// The instances of one return probe.
 pub(crate) struct Pool {
     /// The probe; null once it is unregistered (pending calls then run no handler).
-    rp: Atomic<*mut RawKretprobe>,
+    rp: AtomicPtr<RawKretprobe>,
     instances: KVec<Instance>,
     /// Per-call data, `stride` 16-byte words per instance.
     data: KVec<u128>,
     stride: usize,
     data_size: usize,
     /// Calls hooked and not yet returned.
-    pending: Atomic<usize>,
+    pending: AtomicUsize,
     /// `rkprobes.ko`, referenced by every call pending on the trampoline.
     module: *mut bindings::module,
     /// Calls are hooked through ftrace ([`crate::fexit`]), not the trampoline.
     via_ftrace: bool,
     /// Through ftrace: the hook (null before it is registered and after it is removed).
-    hook: Atomic<*mut c_void>,
+    hook: AtomicPtr<c_void>,
     /// Through ftrace: whether new calls are hooked (on the trampoline that is the entry
     /// probe's breakpoint being in place).
-    armed: Atomic<bool>,
+    armed: AtomicBool,
 }
 
 impl Pool {
@@ -103,27 +108,27 @@ impl Pool {
         let mut instances = KVec::with_capacity(count, GFP_KERNEL)?;
         for _ in 0..count {
             let i = Instance {
-                state: Atomic::new(FREE),
-                seq: Atomic::new(0),
-                task: Atomic::new(0),
-                frame: Atomic::new(0),
-                ret_addr: Atomic::new(0),
+                state: AtomicU32::new(FREE),
+                seq: AtomicU64::new(0),
+                task: AtomicUsize::new(0),
+                frame: AtomicUsize::new(0),
+                ret_addr: AtomicUsize::new(0),
             };
             instances.push(i, GFP_KERNEL)?;
         }
         let mut data = KVec::new();
         data.resize(count * stride, 0u128, GFP_KERNEL)?;
         let pool = Self {
-            rp: Atomic::new(rp),
+            rp: AtomicPtr::new(rp),
             instances,
             data,
             stride,
             data_size,
-            pending: Atomic::new(0),
+            pending: AtomicUsize::new(0),
             module: module.as_ptr(),
             via_ftrace,
-            hook: Atomic::new(core::ptr::null_mut()),
-            armed: Atomic::new(false),
+            hook: AtomicPtr::new(core::ptr::null_mut()),
+            armed: AtomicBool::new(false),
         };
         Ok(KBox::new(pool, GFP_KERNEL)?)
     }
@@ -140,22 +145,22 @@ impl Pool {
 
     /// The probe the pool belongs to (null once detached).
     pub(crate) fn probe(&self) -> *mut RawKretprobe {
-        self.rp.load(Relaxed)
+        self.rp.load(Ordering::Relaxed)
     }
 
     /// Stops calling the probe's handlers (before it is unregistered).
     pub(crate) fn detach(&self) {
-        self.rp.store(core::ptr::null_mut(), Release);
+        self.rp.store(core::ptr::null_mut(), Ordering::Release);
     }
 
     /// Whether the pool can be freed: detached and no call pending.
     pub(crate) fn drained(&self) -> bool {
-        self.rp.load(Relaxed).is_null() && self.pending.load(Acquire) == 0
+        self.rp.load(Ordering::Relaxed).is_null() && self.pending.load(Ordering::Acquire) == 0
     }
 
     /// Calls still pending.
     pub(crate) fn pending(&self) -> usize {
-        self.pending.load(Relaxed)
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Frees the instances of tasks that died inside a hooked call (process context).
@@ -179,18 +184,18 @@ impl Pool {
     fn release_where(&self, dead: impl Fn(*mut bindings::task_struct) -> bool) -> usize {
         let mut freed = 0;
         for inst in self.instances.iter() {
-            if inst.state.load(Acquire) != HOOKED {
+            if inst.state.load(Ordering::Acquire) != HOOKED {
                 continue;
             }
-            let task = inst.task.load(Relaxed) as *mut bindings::task_struct;
+            let task = inst.task.load(Ordering::Relaxed) as *mut bindings::task_struct;
             if !dead(task) {
                 continue;
             }
             // SAFETY: Taken when the call was hooked; process context may drop the last one.
             unsafe { bindings::put_task_struct(task) };
             self.put_module();
-            inst.state.store(FREE, Release);
-            self.pending.fetch_sub(1, Release);
+            inst.state.store(FREE, Ordering::Release);
+            self.pending.fetch_sub(1, Ordering::Release);
             freed += 1;
         }
         freed
@@ -207,11 +212,11 @@ impl Pool {
     /// Claims an instance for a call and runs the entry handler. `None`: no instance was
     /// free (counted in `nmissed`), or the entry handler left the call alone.
     fn claim(&self, rp: *mut RawKretprobe, regs: &mut bindings::pt_regs) -> Option<usize> {
-        let Some(i) = self
-            .instances
-            .iter()
-            .position(|s| s.state.cmpxchg(FREE, CLAIMED, Relaxed).is_ok())
-        else {
+        let Some(i) = self.instances.iter().position(|s| {
+            s.state
+                .compare_exchange(FREE, CLAIMED, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        }) else {
             // SAFETY: `rp` is registered (its entry fired).
             unsafe { (*rp).nmissed.add(1, Relaxed) };
             return None;
@@ -229,7 +234,7 @@ impl Pool {
         if let Some(entry) = unsafe { (*rp).entry_handler } {
             // SAFETY: As above; `ri` and `regs` are valid for the call.
             if unsafe { entry(rp, &mut ri, regs) } != 0 {
-                self.instances[i].state.store(FREE, Release);
+                self.instances[i].state.store(FREE, Ordering::Release);
                 return None;
             }
         }
@@ -243,14 +248,14 @@ impl Pool {
         // SAFETY: `task` is current, alive; the reference keeps its `task_struct` from being
         // reused while the instance names it.
         unsafe { bindings::get_task_struct(task) };
-        self.pending.add(1, Relaxed);
+        self.pending.fetch_add(1, Ordering::Relaxed);
         let inst = &self.instances[i];
-        let seq = SEQUENCE.fetch_add(1, Relaxed) + 1;
-        inst.ret_addr.store(ret, Relaxed);
-        inst.frame.store(frame, Relaxed);
-        inst.task.store(task as usize, Relaxed);
-        inst.seq.store(seq, Relaxed);
-        inst.state.store(HOOKED, Release);
+        let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) + 1;
+        inst.ret_addr.store(ret, Ordering::Relaxed);
+        inst.frame.store(frame, Ordering::Relaxed);
+        inst.task.store(task as usize, Ordering::Relaxed);
+        inst.seq.store(seq, Ordering::Relaxed);
+        inst.state.store(HOOKED, Ordering::Release);
         seq
     }
 
@@ -259,12 +264,12 @@ impl Pool {
     /// instance.
     fn complete(&self, i: usize, ret: usize, regs: &mut bindings::pt_regs, run_handler: bool) {
         let inst = &self.instances[i];
-        let rp = self.rp.load(Acquire);
-        let task = inst.task.load(Relaxed) as *mut bindings::task_struct;
+        let rp = self.rp.load(Ordering::Acquire);
+        let task = inst.task.load(Ordering::Relaxed) as *mut bindings::task_struct;
         let mut ri = RawInstance {
             ret_addr: ret,
             task,
-            frame: inst.frame.load(Relaxed),
+            frame: inst.frame.load(Ordering::Relaxed),
             data: self.data_ptr(i),
         };
         let handler = (run_handler && !rp.is_null())
@@ -276,9 +281,9 @@ impl Pool {
             // SAFETY: As above; `ri` and `regs` are valid for the call.
             unsafe { handler(rp, &mut ri, regs) };
         }
-        inst.state.store(FREE, Release);
-        let last = self.pending.fetch_sub(1, Release) == 1;
-        if last && self.rp.load(Acquire).is_null() {
+        inst.state.store(FREE, Ordering::Release);
+        let last = self.pending.fetch_sub(1, Ordering::Release) == 1;
+        if last && self.rp.load(Ordering::Acquire).is_null() {
             // The last call of an unregistered probe: its pool can go (process context).
             // SAFETY: No preconditions; NMI-safe.
             unsafe { rkp_request_reap() };
@@ -303,13 +308,13 @@ impl Pool {
 
     /// Sets whether new calls are hooked (ftrace route; process context).
     pub(crate) fn set_armed(&self, armed: bool) {
-        self.armed.store(armed, Relaxed);
+        self.armed.store(armed, Ordering::Relaxed);
     }
 
     /// The entry of a call through ftrace: `Some((instance, sequence))` to hook its return.
     pub(crate) fn enter_via_ftrace(&self, regs: &mut bindings::pt_regs) -> Option<(usize, u64)> {
-        let rp = self.rp.load(Acquire);
-        if !self.armed.load(Relaxed) || rp.is_null() {
+        let rp = self.rp.load(Ordering::Acquire);
+        if !self.armed.load(Ordering::Relaxed) || rp.is_null() {
             return None;
         }
         // SAFETY: Armed, so `rp` is registered.
@@ -333,9 +338,9 @@ impl Pool {
         let Some(inst) = self.instances.get(i) else {
             return;
         };
-        if inst.state.load(Acquire) != HOOKED
-            || inst.seq.load(Relaxed) != seq
-            || inst.task.load(Relaxed) != Task::current_raw() as usize
+        if inst.state.load(Ordering::Acquire) != HOOKED
+            || inst.seq.load(Ordering::Relaxed) != seq
+            || inst.task.load(Ordering::Relaxed) != Task::current_raw() as usize
         {
             return;
         }
@@ -345,13 +350,13 @@ impl Pool {
     /// Registers the ftrace hook of the function whose ftrace site is `site`.
     pub(crate) fn hook_ftrace(&self, site: usize) -> Result {
         let hook = crate::fexit::register(site, core::ptr::from_ref(self))?;
-        self.hook.store(hook, Release);
+        self.hook.store(hook, Ordering::Release);
         Ok(())
     }
 
     /// Removes the ftrace hook, if any: no entry or return calls back once this returns.
     pub(crate) fn unhook_ftrace(&self) {
-        let hook = self.hook.xchg(core::ptr::null_mut(), Acquire);
+        let hook = self.hook.swap(core::ptr::null_mut(), Ordering::Acquire);
         if !hook.is_null() {
             // SAFETY: Registered by `hook_ftrace`, removed once (the exchange).
             unsafe { crate::fexit::unregister(hook) };
@@ -395,8 +400,10 @@ pub(crate) unsafe extern "C" fn entry_pre_handler(
 pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> bool {
     let frame = Arch::returned_frame(regs);
     let task = Task::current_raw() as usize;
+    // The oldest or newest instance hooked on this frame, and how many there are.
     let find = |newest: bool| {
         let mut best: Option<(&Pool, usize, u64)> = None;
+        let mut count = 0;
         for &pool in pools {
             // SAFETY: Pools in a published snapshot live until a grace period after they
             // leave it; interrupts are off.
@@ -405,27 +412,35 @@ pub(crate) fn on_return(pools: &[*const Pool], regs: &mut bindings::pt_regs) -> 
                 continue;
             }
             for (i, inst) in pool.instances.iter().enumerate() {
-                if inst.state.load(Acquire) == HOOKED
-                    && inst.frame.load(Relaxed) == frame
-                    && inst.task.load(Relaxed) == task
+                if inst.state.load(Ordering::Acquire) == HOOKED
+                    && inst.frame.load(Ordering::Relaxed) == frame
+                    && inst.task.load(Ordering::Relaxed) == task
                 {
-                    let seq = inst.seq.load(Relaxed);
+                    count += 1;
+                    let seq = inst.seq.load(Ordering::Relaxed);
                     if best.is_none_or(|(_, _, s)| (seq > s) == newest) {
                         best = Some((pool, i, seq));
                     }
                 }
             }
         }
-        best.map(|(p, i, _)| (p, i))
+        (best.map(|(p, i, _)| (p, i)), count)
     };
     // The oldest instance on the frame saved the real return address (the others saved the
     // trampoline's). Go there first, so that handlers see it (and stack traces from them do).
-    let Some((oldest_pool, oldest)) = find(false) else {
+    let (Some((oldest_pool, oldest)), count) = find(false) else {
         return false;
     };
-    let real = oldest_pool.instances[oldest].ret_addr.load(Relaxed);
+    let real = oldest_pool.instances[oldest]
+        .ret_addr
+        .load(Ordering::Relaxed);
     Arch::return_to(regs, real);
-    while let Some((pool, i)) = find(true) {
+    if count == 1 {
+        // The usual case: one return probe on the function.
+        oldest_pool.complete(oldest, real, regs, true);
+        return true;
+    }
+    while let (Some((pool, i)), _) = find(true) {
         pool.complete(i, real, regs, true);
     }
     true
