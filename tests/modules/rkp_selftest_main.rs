@@ -1560,6 +1560,10 @@ const TESTS: &[Test] = &[
         optimized::every_boundary_optimized,
     ),
     (
+        "a probe alone at every boundary of rkp_asm_mix and rkp_asm_branches, optimized where the optimizer can",
+        optimized::every_boundary_alone_mix_branches,
+    ),
+    (
         "post-handlers, probes on its bytes and disabling unoptimize a probe",
         optimized::unoptimized_by_neighbours,
     ),

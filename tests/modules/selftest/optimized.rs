@@ -10,6 +10,7 @@ use core::hint::black_box;
 
 use kernel::{
     prelude::*,
+    str::CString,
     sync::atomic::{Atomic, Relaxed},
 };
 
@@ -115,44 +116,51 @@ fn optimizer_pass() -> TestResult {
     )))
 }
 
-/// A probe alone at each instruction boundary of `rkp_asm_straight` becomes a jump exactly
-/// where five bytes of instructions fit before the return; its pre-handler sees `ip` after the
-/// probe's breakpoint, the results are the unprobed ones, and unregistering restores the text.
-pub(super) fn every_boundary_optimized() -> TestResult {
-    let func = addr_of(rkp_asm_straight);
-    let (start, _) = function_extent(func).ok_or_else(|| fail(fmt!("no symbol")))?;
-    // SAFETY: A constant of `rkp_selftest_targets.S`.
-    let ret = start + unsafe { rkp_asm_straight_ret } as usize;
-    let want = [straight(1), straight(-7)];
+/// Registers a probe alone at each instruction boundary of `func` (up to `int3` padding), in
+/// turn, and waits for the optimizer each time: `run` gives the unprobed results, the
+/// pre-handler sees `ip` after the probe's breakpoint, and unregistering restores the text.
+/// `expect` says, where it knows, whether a boundary must become a jump; `hits`, if known, how
+/// many times `run` passes every boundary. Returns how many became jumps.
+fn sweep_alone(
+    func: usize,
+    run: &dyn Fn() -> i64,
+    hits: Option<usize>,
+    expect: &dyn Fn(usize) -> Option<bool>,
+) -> Result<usize, CString> {
+    let (start, size) = function_extent(func).ok_or_else(|| fail(fmt!("no symbol")))?;
+    let want = run();
     let before = text(start);
     let (mut at, mut optimized) = (entry(func), 0);
-    while at < ret {
+    while at < start + size && byte(at) != INT3 {
         // SAFETY: Reading our own text.
         let insn = decode::decode(unsafe { core::slice::from_raw_parts(at as *const u8, 15) })
             .map_err(|e| fail(fmt!("decode at {at:#x}: {e:?}")))?;
         let p = register(Target::address(at), PreRecorder::new())?;
         optimizer_pass()?;
-        let expect = at + 5 <= ret;
-        let first = byte(at);
-        ensure!(
-            first == if expect { JMP_REL32 } else { INT3 },
-            "+{:#x}: first byte {first:#x}, want it {}optimized",
-            at - start,
-            if expect { "" } else { "not " }
-        );
-        optimized += usize::from(expect);
-        let got = [straight(1), straight(-7)];
-        ensure!(
-            got == want,
-            "+{:#x}: results {got:?}, want {want:?}",
-            at - start
-        );
+        let jump = byte(at) == JMP_REL32;
+        if let Some(e) = expect(at) {
+            ensure!(
+                jump == e,
+                "+{:#x}: first byte {:#x}, want it {}optimized",
+                at - start,
+                byte(at),
+                if e { "" } else { "not " }
+            );
+        }
+        optimized += usize::from(jump);
+        let got = run();
+        ensure!(got == want, "+{:#x}: result {got}, want {want}", at - start);
         let h = p.handler();
         ensure!(
-            p.nhit() == 2 && h.pre.load(Relaxed) == 2 && h.pre_ip.load(Relaxed) == at + 1,
-            "+{:#x}: {} hits, pre-handler ip {:#x}",
+            hits.is_none_or(|n| p.nhit() == n && h.pre.load(Relaxed) == n),
+            "+{:#x}: {} hits, want {hits:?}",
             at - start,
-            p.nhit(),
+            p.nhit()
+        );
+        ensure!(
+            p.nhit() == 0 || h.pre_ip.load(Relaxed) == at + 1,
+            "+{:#x}: pre-handler ip {:#x}",
+            at - start,
             h.pre_ip.load(Relaxed)
         );
         ensure!(!h.preemptible.load(Relaxed), "a handler ran preemptible");
@@ -165,7 +173,46 @@ pub(super) fn every_boundary_optimized() -> TestResult {
         );
         at += usize::from(insn.len);
     }
-    ensure!(optimized >= 4, "only {optimized} boundaries optimized");
+    Ok(optimized)
+}
+
+/// A probe alone at each instruction boundary of `rkp_asm_straight` becomes a jump exactly
+/// where five bytes of instructions fit before the return (RIP-relative ones included), and
+/// fires on every call.
+pub(super) fn every_boundary_optimized() -> TestResult {
+    let func = addr_of(rkp_asm_straight);
+    let (start, _) = function_extent(func).ok_or_else(|| fail(fmt!("no symbol")))?;
+    // SAFETY: A constant of `rkp_selftest_targets.S`.
+    let ret = start + unsafe { rkp_asm_straight_ret } as usize;
+    let run = || straight(1) * 1000 + straight(-7);
+    let optimized = sweep_alone(func, &run, Some(2), &|at| Some(at + 5 <= ret))?;
+    ensure!(optimized >= 5, "only {optimized} boundaries optimized");
+    Ok(())
+}
+
+/// [`sweep_alone`] over the self-test's functions with branches, calls, `pushf`/`cli`/`popf`
+/// and RIP-relative stores: results stay the unprobed ones wherever the optimizer decides to
+/// jump, and it does somewhere in each.
+pub(super) fn every_boundary_alone_mix_branches() -> TestResult {
+    let mix = sweep_alone(
+        addr_of(super::rkp_asm_mix),
+        &|| super::run_mix(),
+        None,
+        &|_| None,
+    )?;
+    let branches = sweep_alone(
+        addr_of(super::rkp_asm_branches),
+        &|| super::run_branches(),
+        None,
+        &|_| None,
+    )?;
+    ensure!(
+        mix > 0 && branches > 0,
+        "optimized {mix} boundaries of rkp_asm_mix, {branches} of rkp_asm_branches"
+    );
+    pr_info!(
+        "# optimized alone: {mix} boundaries of rkp_asm_mix, {branches} of rkp_asm_branches\n"
+    );
     Ok(())
 }
 
