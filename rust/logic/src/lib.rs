@@ -10,5 +10,6 @@ pub mod addr_index;
 pub mod blacklist;
 pub mod kallsyms;
 pub mod list;
+pub mod probe_event;
 pub mod symbol;
 pub mod symtab;
