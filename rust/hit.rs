@@ -45,7 +45,6 @@ fn missed(entry: &Entry) {
 
 /// Runs the pre-handlers of `entry`; says whether one redirected execution, and whether the
 /// hit may be boosted (no post-handler).
-#[inline(always)]
 fn pre_handlers(entry: &Entry, regs: &mut bindings::pt_regs) -> (bool, bool) {
     let mut skip = false;
     let mut may_boost = true;

@@ -63,14 +63,25 @@ static int rkp_bench_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* Linux's kprobe at addr (pre, and post if asked) around n calls of fn; 0 or -errno. */
-long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), unsigned int n,
-			    u64 *ns)
+/* Whether Linux's optimizer made the probe at addr a jump (a jmp where its int3 was). */
+static bool rkp_bench_is_jump(unsigned long addr)
+{
+	u8 first;
+
+	return !copy_from_kernel_nofault(&first, (void *)addr, 1) && first == 0xe9;
+}
+
+/*
+ * Linux's kprobe at addr (pre, and post if asked) around n calls of fn: 1 if it was a jump,
+ * 0 if not, or -errno. With wait_jump, waits up to 3 s for Linux's optimizer to write the
+ * jump (until then a hit traps and goes to the detour from the trap).
+ */
+long rkp_bench_linux_kprobe(unsigned long addr, bool post, bool wait_jump, long (*fn)(long),
+			    unsigned int n, u64 *ns)
 {
 	struct kprobe kp = { .addr = (void *)addr, .pre_handler = rkp_bench_pre };
 	bool optimized;
-	u8 first;
-	int ret;
+	int ret, i;
 
 	if (post)
 		kp.post_handler = rkp_bench_post;
@@ -79,12 +90,11 @@ long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), uns
 		return ret;
 	/* Let the optimizer run (it waits about 5 jiffies before optimizing). */
 	msleep(100);
+	for (i = 0; wait_jump && i < 300 && !rkp_bench_is_jump(addr); i++)
+		msleep(10);
 	*ns = rkp_bench_run(fn, n);
-	/*
-	 * Optimized: a jmp where the int3 was (the flag is on Linux's aggregate probe, not on
-	 * this one). Read before unregistering, which unoptimizes.
-	 */
-	optimized = !copy_from_kernel_nofault(&first, (void *)addr, 1) && first == 0xe9;
+	/* Read before unregistering, which unoptimizes. */
+	optimized = rkp_bench_is_jump(addr);
 	unregister_kprobe(&kp);
 	return optimized ? 1 : 0;
 }

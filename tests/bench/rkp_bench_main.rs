@@ -51,6 +51,7 @@ extern "C" {
     fn rkp_bench_linux_kprobe(
         addr: usize,
         post: bool,
+        wait_jump: bool,
         f: unsafe extern "C" fn(i64) -> i64,
         n: u32,
         ns: *mut u64,
@@ -243,8 +244,9 @@ fn rkprobes_kprobe<T: Handler + Copy>(
 /// whether Linux optimized it.
 fn linux_kprobe(at: usize, post: bool, f: Target64, plain: u64) -> (Option<u64>, bool) {
     let mut ns = 0;
+    let wait_jump = module_parameters::opt.value() && !post;
     // SAFETY: `ns` is valid for writes; `at` is an instruction of `f`.
-    let r = unsafe { rkp_bench_linux_kprobe(at, post, f, CALLS, &mut ns) };
+    let r = unsafe { rkp_bench_linux_kprobe(at, post, wait_jump, f, CALLS, &mut ns) };
     if r < 0 {
         (None, false)
     } else {
