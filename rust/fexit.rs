@@ -14,7 +14,6 @@ use kernel::{
     bindings,
     ffi::{c_int, c_void},
     prelude::*,
-    sync::atomic::Relaxed,
 };
 
 use crate::arch::Function;
@@ -115,7 +114,8 @@ unsafe extern "C" fn rkp_fexit_on_entry(
             let rp = pool.probe();
             if !rp.is_null() {
                 // SAFETY: Non-null: registered.
-                unsafe { (*rp).kp.nmissed.add(1, Relaxed) };
+                crate::hit::core_usize(unsafe { &(*rp).kp.nmissed })
+                    .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             }
             1
         }

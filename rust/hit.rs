@@ -4,7 +4,9 @@
 //! takes no locks and allocates nothing: it finds the probe in the RCU-published snapshot,
 //! keeps its state in this CPU's stack, and calls the handlers.
 
-use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use kernel::{bindings, prelude::*, sync::atomic::Atomic};
 
 use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
 use crate::arch::{Arch, Returns, Step, Trap};
@@ -13,12 +15,35 @@ use crate::kretprobes;
 use crate::percpu::{status, CpuState, Frame};
 use crate::snapshot::Entry;
 
+/// A probe's `flags` as a `core` atomic on the same memory: one instruction per access on the
+/// hit path, where the kernel crate's `Atomic` makes two out-of-line calls (`rust/percpu.rs`).
+pub(crate) fn core_u32(a: &Atomic<u32>) -> &AtomicU32 {
+    // SAFETY: `Atomic<u32>` is `repr(transparent)` over an `UnsafeCell<i32>`: the size and
+    // alignment of `AtomicU32` (asserted below); both access the memory only atomically.
+    unsafe { &*core::ptr::from_ref(a).cast::<AtomicU32>() }
+}
+
+/// A probe's counters as `core` atomics, as [`core_u32`].
+pub(crate) fn core_usize(a: &Atomic<usize>) -> &AtomicUsize {
+    // SAFETY: As in `core_u32`, for `Atomic<usize>` (an `UnsafeCell<isize>`) and `AtomicUsize`.
+    unsafe { &*core::ptr::from_ref(a).cast::<AtomicUsize>() }
+}
+
+const _: () = {
+    use core::mem::{align_of, size_of};
+    assert!(size_of::<Atomic<u32>>() == size_of::<AtomicU32>());
+    assert!(align_of::<Atomic<u32>>() == align_of::<AtomicU32>());
+    assert!(size_of::<Atomic<usize>>() == size_of::<AtomicUsize>());
+    assert!(align_of::<Atomic<usize>>() == align_of::<AtomicUsize>());
+};
+
 fn for_each_enabled(entry: &Entry, mut f: impl FnMut(&RawKprobe, *mut RawKprobe) -> bool) {
     for &p in entry.probes() {
         // SAFETY: Probes in a published snapshot stay valid until a grace period after they
         // leave it; we are inside a read-side critical section.
         let probe = unsafe { &*p };
-        if probe.flags.load(Relaxed) & (FLAG_DISABLED | FLAG_GONE) == 0 && !f(probe, p) {
+        let flags = core_u32(&probe.flags).load(Ordering::Relaxed);
+        if flags & (FLAG_DISABLED | FLAG_GONE) == 0 && !f(probe, p) {
             return;
         }
     }
@@ -38,7 +63,7 @@ fn post_handlers(entry: &Entry, regs: &mut bindings::pt_regs) {
 /// Counts a hit on `entry` that runs no handlers.
 fn missed(entry: &Entry) {
     for_each_enabled(entry, |probe, _| {
-        probe.nmissed.add(1, Relaxed);
+        core_usize(&probe.nmissed).fetch_add(1, Ordering::Relaxed);
         true
     });
 }
@@ -49,7 +74,7 @@ fn pre_handlers(entry: &Entry, regs: &mut bindings::pt_regs) -> (bool, bool) {
     let mut skip = false;
     let mut may_boost = true;
     for_each_enabled(entry, |probe, p| {
-        probe.nhit.add(1, Relaxed);
+        core_usize(&probe.nhit).fetch_add(1, Ordering::Relaxed);
         may_boost &= probe.post_handler.is_none();
         if let Some(pre) = probe.pre_handler {
             // SAFETY: As in `post_handlers`.

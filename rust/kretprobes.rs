@@ -33,7 +33,7 @@ use kernel::{
     bindings,
     ffi::{c_int, c_void},
     prelude::*,
-    sync::atomic::{Acquire, Relaxed},
+    sync::atomic::Acquire,
     task::Task,
 };
 
@@ -218,7 +218,7 @@ impl Pool {
                 .is_ok()
         }) else {
             // SAFETY: `rp` is registered (its entry fired).
-            unsafe { (*rp).nmissed.add(1, Relaxed) };
+            crate::hit::core_usize(unsafe { &(*rp).nmissed }).fetch_add(1, Ordering::Relaxed);
             return None;
         };
         let data = self.data_ptr(i);
@@ -318,7 +318,7 @@ impl Pool {
             return None;
         }
         // SAFETY: Armed, so `rp` is registered.
-        unsafe { (*rp).kp.nhit.add(1, Relaxed) };
+        crate::hit::core_usize(unsafe { &(*rp).kp.nhit }).fetch_add(1, Ordering::Relaxed);
         let i = self.claim(rp, regs)?;
         let frame = Arch::stack_pointer(regs);
         Some((i, self.hook(i, 0, frame)))
