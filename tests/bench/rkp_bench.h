@@ -10,7 +10,7 @@ u64 rkp_bench_run(long (*fn)(long), unsigned int n);
 u64 rkp_bench_now(void);
 long rkp_bench_linux_kprobe(unsigned long addr, bool post, bool wait_jump, long (*fn)(long),
 			    unsigned int n, u64 *ns);
-long rkp_bench_linux_kretprobe(long (*fn)(long), unsigned int n, u64 *ns);
+long rkp_bench_linux_kretprobe(long (*fn)(long), bool wait_jump, unsigned int n, u64 *ns);
 long rkp_bench_linux_register(const unsigned long *addrs, unsigned int count, bool batch,
 			      u64 *reg_ns, u64 *unreg_ns);
 

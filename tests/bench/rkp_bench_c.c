@@ -63,12 +63,18 @@ static int rkp_bench_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* Whether Linux's optimizer made the probe at addr a jump (a jmp where its int3 was). */
-static bool rkp_bench_is_jump(unsigned long addr)
+/* The byte at addr (0 if unreadable). */
+static u8 rkp_bench_byte(unsigned long addr)
 {
 	u8 first;
 
-	return !copy_from_kernel_nofault(&first, (void *)addr, 1) && first == 0xe9;
+	return copy_from_kernel_nofault(&first, (void *)addr, 1) ? 0 : first;
+}
+
+/* Whether Linux's optimizer made the probe at addr a jump (a jmp where its int3 was). */
+static bool rkp_bench_is_jump(unsigned long addr)
+{
+	return rkp_bench_byte(addr) == 0xe9;
 }
 
 /*
@@ -100,16 +106,27 @@ long rkp_bench_linux_kprobe(unsigned long addr, bool post, bool wait_jump, long 
 }
 
 /* Linux's kretprobe on fn around n calls of it. */
-long rkp_bench_linux_kretprobe(long (*fn)(long), unsigned int n, u64 *ns)
+long rkp_bench_linux_kretprobe(long (*fn)(long), bool wait_jump, unsigned int n, u64 *ns)
 {
 	struct kretprobe rp = { .kp.addr = (void *)fn, .handler = rkp_bench_ret };
+	unsigned long entry;
+	bool optimized;
 	int ret = register_kretprobe(&rp);
+	int i;
 
 	if (ret)
 		return ret;
+	/*
+	 * Where the entry probe went (past ENDBR): a breakpoint may become a jump (ftrace's site
+	 * does not); wait as rkp_bench_linux_kprobe() does.
+	 */
+	entry = (unsigned long)rp.kp.addr;
+	for (i = 0; wait_jump && i < 310 && rkp_bench_byte(entry) == 0xcc; i++)
+		msleep(10);
 	*ns = rkp_bench_run(fn, n);
+	optimized = rkp_bench_is_jump(entry);
 	unregister_kretprobe(&rp);
-	return 0;
+	return optimized ? 1 : 0;
 }
 
 /* Registers, then unregisters, count Linux kprobes at addrs; times both (batch or one by one). */
@@ -169,7 +186,7 @@ long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), uns
 	return -EOPNOTSUPP;
 }
 
-long rkp_bench_linux_kretprobe(long (*fn)(long), unsigned int n, u64 *ns)
+long rkp_bench_linux_kretprobe(long (*fn)(long), bool wait_jump, unsigned int n, u64 *ns)
 {
 	return -EOPNOTSUPP;
 }

@@ -56,7 +56,12 @@ extern "C" {
         n: u32,
         ns: *mut u64,
     ) -> i64;
-    fn rkp_bench_linux_kretprobe(f: unsafe extern "C" fn(i64) -> i64, n: u32, ns: *mut u64) -> i64;
+    fn rkp_bench_linux_kretprobe(
+        f: unsafe extern "C" fn(i64) -> i64,
+        wait_jump: bool,
+        n: u32,
+        ns: *mut u64,
+    ) -> i64;
     fn rkp_bench_linux_register(
         addrs: *const usize,
         count: u32,
@@ -373,9 +378,10 @@ fn linux_register(addrs: &[usize], batch: bool) -> Option<(u64, u64)> {
 /// trampoline, as `f` has an ftrace site or not).
 fn kretprobe_row(label: &str, f: Target64, plain: u64) {
     let mut ns = 0;
+    let opt = module_parameters::opt.value();
     // SAFETY: `ns` is valid for writes.
-    let l =
-        (unsafe { rkp_bench_linux_kretprobe(f, CALLS, &mut ns) } == 0).then(|| per_hit(ns, plain));
+    let lr = unsafe { rkp_bench_linux_kretprobe(f, opt, CALLS, &mut ns) };
+    let l = (lr >= 0).then(|| per_hit(ns, plain));
     let r = KBox::pin_init(
         KretprobeRegistration::new(Target::address(addr(f)), 0, NopRet),
         GFP_KERNEL,
@@ -388,16 +394,8 @@ fn kretprobe_row(label: &str, f: Target64, plain: u64) {
         drop(rp);
         (per_hit(t, plain), jump)
     });
-    row(
-        label,
-        l,
-        r.map(|r| r.0),
-        if r.is_some_and(|r| r.1) {
-            "rkprobes entry [OPTIMIZED]"
-        } else {
-            ""
-        },
-    );
+    let n = note(l, lr == 1, r.is_some_and(|r| r.1));
+    row(label, l, r.map(|r| r.0), n);
 }
 
 struct RkpBench;
