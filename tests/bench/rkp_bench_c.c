@@ -180,8 +180,8 @@ out:
 	return ret;
 }
 #else
-long rkp_bench_linux_kprobe(unsigned long addr, bool post, long (*fn)(long), unsigned int n,
-			    u64 *ns)
+long rkp_bench_linux_kprobe(unsigned long addr, bool post, bool wait_jump, long (*fn)(long),
+			    unsigned int n, u64 *ns)
 {
 	return -EOPNOTSUPP;
 }
