@@ -218,6 +218,22 @@ fn note(linux: Option<u64>, linux_jump: bool, rkprobes_jump: bool) -> &'static s
     }
 }
 
+/// Registers with `register`, again for up to a second while it fails with `EINVAL`: Linux
+/// takes its optimized probe's jump out a few ticks after unregistering it, and until then
+/// rkprobes refuses the address.
+fn after_linux<T>(register: impl Fn() -> Result<T>) -> Result<T> {
+    let mut tries = 0;
+    loop {
+        match register() {
+            Err(e) if e == EINVAL && tries < 100 => {
+                tries += 1;
+                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// rkprobes: a kprobe with handler `h` at `at`, around the loop of `f`; says whether it was a
 /// jump (see [`wait_jump`]).
 fn rkprobes_kprobe<T: Handler + Copy>(
@@ -226,18 +242,10 @@ fn rkprobes_kprobe<T: Handler + Copy>(
     f: Target64,
     plain: u64,
 ) -> (Option<u64>, bool) {
-    // Linux takes its optimized probe's jump out a few ticks after unregistering it; until
-    // then rkprobes refuses the address (EINVAL).
-    let mut tries = 0;
-    let p = loop {
-        match KBox::pin_init(Registration::new(Target::address(at), h), GFP_KERNEL) {
-            Err(e) if e == EINVAL && tries < 100 => {
-                tries += 1;
-                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
-            }
-            Ok(p) => break p,
-            Err(_) => return (None, false),
-        }
+    let Ok(p) =
+        after_linux(|| KBox::pin_init(Registration::new(Target::address(at), h), GFP_KERNEL))
+    else {
+        return (None, false);
     };
     let jump = wait_jump(p.address());
     let t = run(f);
@@ -382,10 +390,12 @@ fn kretprobe_row(label: &str, f: Target64, plain: u64) {
     // SAFETY: `ns` is valid for writes.
     let lr = unsafe { rkp_bench_linux_kretprobe(f, opt, CALLS, &mut ns) };
     let l = (lr >= 0).then(|| per_hit(ns, plain));
-    let r = KBox::pin_init(
-        KretprobeRegistration::new(Target::address(addr(f)), 0, NopRet),
-        GFP_KERNEL,
-    )
+    let r = after_linux(|| {
+        KBox::pin_init(
+            KretprobeRegistration::new(Target::address(addr(f)), 0, NopRet),
+            GFP_KERNEL,
+        )
+    })
     .ok()
     .map(|rp| {
         // On the trampoline route the entry is a probe, which may be a jump.
