@@ -113,7 +113,7 @@ pub(crate) trait Arming: Insns {
 /// under the engine's mutex. A backend that does not optimize keeps the defaults.
 ///
 /// The order (`rust/engine/optimize.rs`): [`Optimize::prepare_jump`] writes the detour and from
-/// then on sends breakpoint hits there ([`Trap::detour`]), so that no CPU enters the bytes the
+/// then on sends breakpoint hits there ([`Trap::to_detour`]), so that no CPU enters the bytes the
 /// jump replaces after the first; after an RCU-tasks grace period no task is left preempted in
 /// them either, and [`Optimize::install_jump`] writes the jump. [`Optimize::remove_jump`] puts
 /// the breakpoint back; its detour is reused only after another such grace period.
