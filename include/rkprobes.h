@@ -39,13 +39,14 @@ typedef int (*rkp_kretprobe_handler_t)(struct rkp_kretprobe *rp,
 /* flags */
 #define RKP_FLAG_GONE		1	/* the probed code went away (its module unloaded) */
 #define RKP_FLAG_DISABLED	2	/* registered, not firing; set before registering */
+#define RKP_FLAG_DEFERRED	4	/* MOD:SYM waits for MOD to load; set before registering */
 
 struct rkp_kprobe {
 	const char *symbol_name;	/* in: symbol, or NULL with addr */
 	void *addr;			/* in: address, or NULL with symbol_name */
 	unsigned int offset;		/* in: added to either */
 	void *resolved;			/* out: where the probe sits (Linux: addr) */
-	u32 flags;			/* in: RKP_FLAG_DISABLED; then rkprobes' */
+	u32 flags;			/* in: RKP_FLAG_DISABLED, _DEFERRED; then rkprobes' */
 	rkp_pre_handler_t pre_handler;
 	rkp_post_handler_t post_handler;
 	unsigned long nmissed;		/* out: hits while another probe ran on the CPU */

@@ -26,6 +26,9 @@ pub type PostHandler =
 pub const FLAG_GONE: u32 = 1;
 /// The probe is registered but does not fire.
 pub const FLAG_DISABLED: u32 = 2;
+/// Set before registering a `module:symbol` target: if the module is not loaded, the probe
+/// waits for it (it is armed whenever the module loads, `[GONE]` while it is unloaded).
+pub const FLAG_DEFERRED: u32 = 4;
 
 /// `struct rkp_kprobe`.
 #[repr(C)]

@@ -47,15 +47,27 @@ fn list_show(_state: &State, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         return Ok(());
     };
     let show = show_addresses();
-    engine.for_each_probe(|addr, flags, is_return, optimized, ftrace| {
+    engine.for_each_probe(|addr, flags, is_return, optimized, ftrace, waiting| {
         let desc = Description::of(addr);
         let parsed = desc.as_ref().and_then(|d| d.parsed());
+        // A probe that waits for its module: its `module:symbol` target, no address.
+        let target = waiting.and_then(|(spec, offset)| {
+            let colon = spec.iter().position(|&c| c == b':')?;
+            Some((&spec[..colon], &spec[colon + 1..], offset as usize))
+        });
         let line = ListLine {
             addr: show.then_some(addr),
             is_return,
-            symbol: parsed.map(|d| (d.name, d.offset)),
-            module: parsed.and_then(|d| d.module),
+            symbol: match target {
+                Some((_, name, offset)) => Some((name, offset)),
+                None => parsed.map(|d| (d.name, d.offset)),
+            },
+            module: match target {
+                Some((module, _, _)) => Some(module),
+                None => parsed.and_then(|d| d.module),
+            },
             gone: flags & FLAG_GONE != 0,
+            deferred: waiting.is_some(),
             disabled: flags & FLAG_DISABLED != 0,
             optimized,
             ftrace,

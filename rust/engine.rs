@@ -28,7 +28,7 @@ use kernel::{
     },
 };
 
-use crate::abi::{RawKprobe, FLAG_DISABLED, FLAG_GONE};
+use crate::abi::{RawKprobe, FLAG_DEFERRED, FLAG_DISABLED, FLAG_GONE};
 use crate::arch::{self, Arch, Arming, Insns, Optimize};
 use crate::blacklist::Blacklist;
 use crate::kretprobes::Pool;
@@ -39,6 +39,7 @@ use crate::snapshot::{Code, Snapshot};
 use crate::symbols::Symbols;
 use publish::Retired;
 
+mod deferred;
 mod going;
 mod optimize;
 mod publish;
@@ -166,6 +167,8 @@ pub(crate) struct Registry {
     generation: u64,
     /// Snapshots that registrations replaced, until their grace period is over.
     retired: Retired,
+    /// Registered probes that wait for their module to load (`engine/deferred.rs`).
+    deferred: KVec<*mut RawKprobe>,
 }
 
 /// A registered probe, as [`Registry::probes`] lists it.
@@ -175,11 +178,13 @@ struct ProbeRef {
     is_return: bool,
     optimized: bool,
     via_ftrace: bool,
+    /// It waits for its module to load (it has no address).
+    deferred: bool,
 }
 
 impl Registry {
     /// Every registered probe: those at breakpoints (kprobes and return probes' entries),
-    /// then return probes hooked through ftrace.
+    /// then return probes hooked through ftrace, then probes waiting for their module.
     fn probes(&self) -> impl Iterator<Item = ProbeRef> + '_ {
         let at_breakpoints = self.sites.iter().flat_map(move |s| {
             s.probes.iter().map(move |&kp| ProbeRef {
@@ -189,6 +194,7 @@ impl Registry {
                 is_return: self.pools.iter().any(|pool| pool.probe() == kp.cast()),
                 optimized: Arch::is_optimized(&s.code.probe),
                 via_ftrace: false,
+                deferred: false,
             })
         });
         let via_ftrace = self.ftrace_pools().map(|pool| {
@@ -201,9 +207,18 @@ impl Registry {
                 is_return: true,
                 optimized: false,
                 via_ftrace: true,
+                deferred: false,
             }
         });
-        Iterator::chain(at_breakpoints, via_ftrace)
+        let deferred = self.deferred.iter().map(|&kp| ProbeRef {
+            addr: 0,
+            kp,
+            is_return: false,
+            optimized: false,
+            via_ftrace: false,
+            deferred: true,
+        });
+        Iterator::chain(Iterator::chain(at_breakpoints, via_ftrace), deferred)
     }
 }
 
@@ -235,7 +250,7 @@ impl Engine {
         let symbols = Symbols::build()?;
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
-            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0, retired: Retired::default() }),
+            registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0, retired: Retired::default(), deferred: KVec::new() }),
             snapshot: AtomicPtr::new(core::ptr::null_mut()),
             cpus,
             blacklist,
@@ -295,7 +310,11 @@ impl Engine {
         // SAFETY: Valid per the function's safety requirement.
         let claim = Claim::take(unsafe { &(*p).registered })?;
         // SAFETY: Per the function's safety requirement; claimed.
-        unsafe { self.register_claimed(p) }?;
+        match unsafe { self.register_claimed(p) } {
+            // SAFETY: As above.
+            Err(e) if e == EAGAIN => unsafe { self.defer(p) }?,
+            r => r?,
+        }
         claim.keep();
         Ok(())
     }
@@ -313,7 +332,14 @@ impl Engine {
                 // SAFETY: Valid per the function's safety requirement.
                 let claim = Claim::take(unsafe { &(*p).registered })?;
                 // SAFETY: As above.
-                let (addr, func, mut reg) = self.resolve_locked(unsafe { &*p })?;
+                let (addr, func, mut reg) = self.resolve_locked(unsafe { &*p }).map_err(|e| {
+                    if e == EAGAIN {
+                        pr_info!("a batch cannot hold a probe that waits for its module: EINVAL\n");
+                        EINVAL
+                    } else {
+                        e
+                    }
+                })?;
                 // SAFETY: Per the function's safety requirement; claimed.
                 unsafe { self.add(&mut reg, p, addr, &func) }?;
                 claims.push_within_capacity(claim).map_err(|_| ENOMEM)?;
@@ -385,9 +411,10 @@ impl Engine {
         {
             return Err(ENOENT);
         }
-        probe
-            .flags
-            .store(probe.flags.load(Relaxed) & FLAG_DISABLED, Relaxed);
+        probe.flags.store(
+            probe.flags.load(Relaxed) & (FLAG_DISABLED | FLAG_DEFERRED),
+            Relaxed,
+        );
         probe.nmissed.store(0, Relaxed);
         probe.nhit.store(0, Relaxed);
         // A gone site at the same address belongs to freed code (new code may be there now):
@@ -457,6 +484,9 @@ impl Engine {
         // failure now is not retried in the same call).
         for site in reg.sites.iter_mut().filter(|s| s.stuck) {
             self.rearm(site, all_disarmed, &mut reg.slots);
+        }
+        for &p in probes {
+            reg.forget_deferred(p);
         }
         for &p in probes {
             // SAFETY: The caller's probes are valid until this returns.
@@ -550,8 +580,9 @@ impl Engine {
     pub(crate) unsafe fn set_enabled(&self, p: *mut RawKprobe, enable: bool) -> Result {
         let mut reg = self.registry.lock();
         let all_disarmed = reg.all_disarmed;
-        let registered =
-            reg.sites.iter().any(|s| s.probes.contains(&p)) || reg.ftrace_pool_of(p).is_some();
+        let registered = reg.sites.iter().any(|s| s.probes.contains(&p))
+            || reg.ftrace_pool_of(p).is_some()
+            || reg.is_deferred(p);
         if !registered {
             pr_info!("cannot enable or disable a probe that is not registered: EINVAL\n");
             return Err(EINVAL);
@@ -559,7 +590,7 @@ impl Engine {
         // SAFETY: Registered, hence valid.
         let (flags, addr) = unsafe { (&(*p).flags, (*p).resolved.load(Relaxed)) };
         let old = flags.load(Relaxed);
-        if enable && old & FLAG_GONE != 0 {
+        if enable && old & FLAG_GONE != 0 && !reg.is_deferred(p) {
             pr_info!("cannot enable the probe at {addr:#x}: its code is gone: EINVAL\n");
             return Err(EINVAL);
         }
@@ -569,6 +600,10 @@ impl Engine {
             old | FLAG_DISABLED
         };
         flags.store(new, Relaxed);
+        if reg.is_deferred(p) {
+            // Armed or not when its module loads.
+            return Ok(());
+        }
         if let Some(pool) = reg.ftrace_pool_of(p) {
             reg.update_ftrace_arming(pool);
             return Ok(());
@@ -619,10 +654,11 @@ impl Engine {
     }
 
     /// Calls `f` with each registered probe's address, flags, and whether it is a return
-    /// probe, jump-optimized and hooked through ftrace, in address order.
+    /// probe, jump-optimized and hooked through ftrace, in address order (the probes that wait
+    /// for their module first, at address 0, with their `module:symbol` target).
     pub(crate) fn for_each_probe(
         &self,
-        mut f: impl FnMut(usize, u32, bool, bool, bool) -> core::fmt::Result,
+        mut f: impl FnMut(usize, u32, bool, bool, bool, Option<(&[u8], u32)>) -> core::fmt::Result,
     ) -> core::fmt::Result {
         let reg = self.registry.lock();
         let mut probes = KVec::new();
@@ -636,7 +672,21 @@ impl Engine {
         for (_, p) in probes.iter() {
             // SAFETY: Registered, hence valid, while we hold the mutex.
             let flags = unsafe { (*p.kp).flags.load(Relaxed) };
-            f(p.addr, flags, p.is_return, p.optimized, p.via_ftrace)?;
+            // SAFETY: As above; a deferred probe has a NUL-terminated `module:symbol` name.
+            let waiting = p.deferred.then(|| unsafe {
+                (
+                    CStr::from_char_ptr((*p.kp).symbol_name).to_bytes(),
+                    (*p.kp).offset,
+                )
+            });
+            f(
+                p.addr,
+                flags,
+                p.is_return,
+                p.optimized,
+                p.via_ftrace,
+                waiting,
+            )?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 unsigned long rkp_module_symbol(unsigned long modules, const char *mod, size_t mod_len,
 				const char *name);
 bool rkp_module_text(unsigned long modules, unsigned long addr);
+bool rkp_module_loaded(unsigned long modules, const char *mod, size_t mod_len);
 
 /* The first defined symbol called @name in @m, or 0 (__find_kallsyms_symbol_value()). */
 static unsigned long rkp_symbol_in(struct module *m, const char *name)
@@ -64,6 +65,25 @@ bool rkp_module_text(unsigned long modules, unsigned long addr)
 			continue;
 		if (within_module_mem_type(addr, m, MOD_TEXT) ||
 		    within_module_mem_type(addr, m, MOD_INIT_TEXT)) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* Whether module @mod (@mod_len bytes) is on the list and formed (find_module()). */
+bool rkp_module_loaded(unsigned long modules, const char *mod, size_t mod_len)
+{
+	struct list_head *head = (struct list_head *)modules;
+	struct module *m;
+	bool found = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(m, head, list) {
+		if (m->state != MODULE_STATE_UNFORMED && strlen(m->name) == mod_len &&
+		    !memcmp(m->name, mod, mod_len)) {
 			found = true;
 			break;
 		}

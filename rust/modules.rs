@@ -41,6 +41,9 @@ unsafe extern "C" fn notify(
     match state as bindings::module_state {
         bindings::module_state_MODULE_STATE_COMING => {
             Iterator::chain(text.into_iter(), init).for_each(|(s, e)| engine.code_coming(s, e));
+            // SAFETY: `name` is the module's NUL-terminated name.
+            let name = unsafe { CStr::from_char_ptr(module.name.as_ptr()) };
+            engine.module_coming(name.to_bytes());
         }
         // Init is over: its text is freed next.
         bindings::module_state_MODULE_STATE_LIVE => {

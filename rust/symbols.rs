@@ -22,6 +22,7 @@ extern "C" {
         name: *const c_char,
     ) -> usize;
     fn rkp_module_text(modules: usize, addr: usize) -> bool;
+    fn rkp_module_loaded(modules: usize, module: *const u8, len: usize) -> bool;
 }
 
 /// The symbols rkprobes resolves probe targets with.
@@ -99,6 +100,13 @@ impl Symbols {
             0 => kallsyms::lookup(bytes),
             addr => Ok(addr),
         }
+    }
+
+    /// Whether module `name` is loaded (Linux's `find_module()`).
+    pub(crate) fn module_loaded(&self, name: &[u8]) -> bool {
+        // SAFETY: `modules` is the module list's head; `name` is valid for `name.len()` bytes;
+        // the helper walks the list under RCU.
+        unsafe { rkp_module_loaded(self.modules, name.as_ptr(), name.len()) }
     }
 
     /// Whether `addr` is in a loaded module's text (Linux's `is_module_text_address()`).

@@ -61,7 +61,7 @@ use kernel::{
     types::Opaque,
 };
 
-use self::abi::{RawInstance, RawKprobe, RawKretprobe, FLAG_DISABLED, FLAG_GONE};
+use self::abi::{RawInstance, RawKprobe, RawKretprobe, FLAG_DEFERRED, FLAG_DISABLED, FLAG_GONE};
 
 extern "C" {
     /// `register_kprobe()` (raw ABI; see `rust/exports.rs` for the contract).
@@ -84,6 +84,7 @@ pub struct Target<'a> {
     addr: usize,
     offset: u32,
     disabled: bool,
+    deferred: bool,
 }
 
 impl<'a> Target<'a> {
@@ -94,6 +95,7 @@ impl<'a> Target<'a> {
             addr: 0,
             offset: 0,
             disabled: false,
+            deferred: false,
         }
     }
 
@@ -104,6 +106,7 @@ impl<'a> Target<'a> {
             addr,
             offset: 0,
             disabled: false,
+            deferred: false,
         }
     }
 
@@ -116,6 +119,16 @@ impl<'a> Target<'a> {
     pub fn disabled(self) -> Self {
         Self {
             disabled: true,
+            ..self
+        }
+    }
+
+    /// For a `module:name` symbol: if the module is not loaded, the registration succeeds and
+    /// the probe waits for it, armed whenever the module loads (listed `[DEFERRED]` until the
+    /// first load, `[GONE]` while the module is unloaded). Linux refuses such targets.
+    pub fn deferred(self) -> Self {
+        Self {
+            deferred: true,
             ..self
         }
     }
@@ -134,8 +147,9 @@ impl Target<'_> {
     fn fill(&self, raw: &mut RawKprobe) {
         raw.addr = self.addr;
         raw.offset = self.offset;
-        raw.flags
-            .store(if self.disabled { FLAG_DISABLED } else { 0 }, Relaxed);
+        let flags = if self.disabled { FLAG_DISABLED } else { 0 }
+            | if self.deferred { FLAG_DEFERRED } else { 0 };
+        raw.flags.store(flags, Relaxed);
     }
 }
 

@@ -6,7 +6,7 @@
 use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
 
 use super::Engine;
-use crate::abi::{RawKprobe, RawKretprobe, FLAG_GONE};
+use crate::abi::{RawKprobe, RawKretprobe, FLAG_DEFERRED, FLAG_GONE};
 use crate::arch::{Arch, Arming, Insns};
 
 impl Engine {
@@ -43,6 +43,25 @@ impl Engine {
             }
             any = true;
         }
+        // Deferred probes leave their gone sites (unpublished below) to wait for the module
+        // again.
+        let reg = &mut *reg;
+        let going = |s: &&mut super::Site| s.gone && (start..end).contains(&s.addr());
+        for site in reg.sites.iter_mut().filter(going) {
+            site.probes.retain(|&mut p| {
+                // SAFETY: As above.
+                let probe = unsafe { &*p };
+                if probe.flags.load(Relaxed) & FLAG_DEFERRED == 0 {
+                    return true;
+                }
+                if reg.deferred.push(p, GFP_KERNEL).is_err() {
+                    pr_err!("no memory to keep a deferred probe waiting\n");
+                    return true;
+                }
+                probe.resolved.store(0, Relaxed);
+                false
+            });
+        }
         for pool in reg.ftrace_pools() {
             // SAFETY: Registered, hence valid, while we hold the mutex.
             let kp = unsafe { &(*pool.probe()).kp };
@@ -53,11 +72,12 @@ impl Engine {
         }
         if any {
             // Unpublish the gone sites; after the grace period no CPU uses their slots.
-            self.publish_retrying(&mut reg);
-            let reg = &mut *reg;
+            self.publish_retrying(reg);
             for site in reg.sites.iter_mut().filter(|s| s.gone) {
                 Arch::release(&mut site.code.probe, &mut reg.slots);
             }
+            // Gone sites that only deferred probes had are of no use any more.
+            reg.sites.retain(|s| !(s.gone && s.probes.is_empty()));
         }
     }
 

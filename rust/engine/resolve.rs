@@ -3,10 +3,13 @@
 //! Resolving a probe's target to an address and the function holding it, with the refusals
 //! Linux makes (each logged with its reason).
 
-use kernel::{prelude::*, sync::MutexGuard};
+use kernel::{
+    prelude::*,
+    sync::{atomic::Relaxed, MutexGuard},
+};
 
 use super::{errno_name, Engine, Registry};
-use crate::abi::RawKprobe;
+use crate::abi::{RawKprobe, FLAG_DEFERRED};
 use crate::arch::{Arch, Function, Insns};
 use crate::kallsyms;
 
@@ -31,7 +34,16 @@ impl Engine {
         }
     }
 
-    /// Resolves a probe's target to an address and the function containing it.
+    /// The module a deferred probe's `module:symbol` target waits for, if it is not loaded.
+    fn waits_for_module<'a>(&self, p: &RawKprobe, name: &'a CStr) -> Option<&'a [u8]> {
+        let module = name.to_bytes().split(|&c| c == b':').next()?;
+        let deferred = p.flags.load(Relaxed) & FLAG_DEFERRED != 0;
+        (deferred && module.len() < name.to_bytes().len() && !self.symbols.module_loaded(module))
+            .then_some(module)
+    }
+
+    /// Resolves a probe's target to an address and the function containing it; `EAGAIN` for
+    /// a deferred probe whose module is not loaded.
     pub(super) fn resolve(&self, p: &RawKprobe) -> Result<(usize, Function)> {
         // Each refusal says why in the log (Documentation/errors.rst lists them); a bad
         // offset (`EILSEQ`) does not, as in Linux: sweeps try every byte.
@@ -53,6 +65,14 @@ impl Engine {
             (false, 0) => {
                 // SAFETY: The ABI requires `symbol_name` to be NUL-terminated when set.
                 let name = unsafe { CStr::from_char_ptr(p.symbol_name) };
+                if let Some(module) = self.waits_for_module(p, name) {
+                    pr_info!(
+                        "the probe on {} waits for module {} to load\n",
+                        name.to_str().unwrap_or("?"),
+                        core::str::from_utf8(module).unwrap_or("?")
+                    );
+                    return Err(EAGAIN);
+                }
                 self.symbols.lookup(name).map_err(|e| {
                     refuse(
                         e,

@@ -55,7 +55,14 @@ impl Engine {
         }
         // Only a function's entry (or the instruction after its ENDBR) has the return
         // address at the top of the stack.
-        let (addr, func, reg) = self.resolve_locked(&r.kp)?;
+        let (addr, func, reg) = self.resolve_locked(&r.kp).map_err(|e| {
+            if e == EAGAIN {
+                pr_info!("a return probe cannot wait for its module: EINVAL\n");
+                EINVAL
+            } else {
+                e
+            }
+        })?;
         if addr != Arch::canonical_addr(func.start, &func) {
             pr_info!("cannot probe returns at {addr:#x}: not a function's entry: EINVAL\n");
             return Err(EINVAL);

@@ -5,7 +5,9 @@
 //! write with the registration's errno):
 //!
 //! ```text
-//! add ID SYMBOL[+OFFSET] [disabled]   register probe ID (0-7)
+//! add ID SYMBOL[+OFFSET] [disabled] [deferred]
+//!                                     register probe ID (0-7); `deferred`: MOD:SYM may wait
+//!                                     for MOD to load
 //! del ID | enable ID | disable ID
 //! sweep SYMBOL [disabled]   register a probe at every byte offset of SYMBOL, keeping those
 //!                  that register (instruction boundaries); count the EILSEQ refusals
@@ -228,8 +230,12 @@ fn ctl(state: &State, reader: &mut UserSliceReader) -> Result {
             };
             let name = cstring(name)?;
             let mut target = Target::symbol(&name).offset(off as u32);
-            if words.next() == Some("disabled") {
-                target = target.disabled();
+            for option in words {
+                target = match option {
+                    "disabled" => target.disabled(),
+                    "deferred" => target.deferred(),
+                    _ => return Err(EINVAL),
+                };
             }
             // Drop the old probe first (unregistering it) if the ID is reused.
             inner.probes[id] = None;

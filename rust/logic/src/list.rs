@@ -19,6 +19,8 @@ pub struct ListLine<'a> {
     pub module: Option<&'a [u8]>,
     /// The probed code is gone.
     pub gone: bool,
+    /// The probe waits for its module to load (rkprobes' deferred probes).
+    pub deferred: bool,
     /// The probe is disabled.
     pub disabled: bool,
     /// The probe is a jump to a detour, not a breakpoint.
@@ -51,6 +53,8 @@ impl ListLine<'_> {
         }
         if self.gone {
             f.write_str("[GONE]")?;
+        } else if self.deferred {
+            f.write_str("[DEFERRED]")?;
         } else if self.disabled {
             f.write_str("[DISABLED]")?;
         }
@@ -102,6 +106,7 @@ mod tests {
             symbol: Some((b"vfs_read", 4)),
             module: None,
             gone: false,
+            deferred: false,
             disabled: false,
             optimized: false,
             ftrace: false,
@@ -113,6 +118,7 @@ mod tests {
             symbol: Some((b"foo_fn", 0)),
             module: Some(b"foo_mod"),
             gone: false,
+            deferred: false,
             disabled: true,
             optimized: false,
             ftrace: false,
@@ -142,6 +148,16 @@ mod tests {
         assert_eq!(
             line(ftrace),
             "ffffffff81234560  k  kernel_clone+0x4    [DISABLED][FTRACE]\n"
+        );
+        // A probe that waits for its module: no address, its target as given.
+        let waiting = ListLine {
+            addr: Some(0),
+            deferred: true,
+            ..module
+        };
+        assert_eq!(
+            line(waiting),
+            "0000000000000000  r  foo_fn+0x0  foo_mod [DEFERRED]\n"
         );
         // [OPTIMIZED] between them, as Linux's report_probe() prints it.
         let optimized = ListLine {
