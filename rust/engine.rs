@@ -227,6 +227,11 @@ impl Registry {
 pub(crate) struct Engine {
     #[pin]
     registry: Mutex<Registry>,
+    /// Held while deferred probes are armed for a module that comes, and taken before the
+    /// registry by unregistration: a probe being armed cannot be unregistered (and freed by
+    /// its client) meanwhile (`engine/deferred.rs`).
+    #[pin]
+    deferred_lock: Mutex<()>,
     snapshot: AtomicPtr<Snapshot>,
     pub(crate) cpus: CpuStates,
     pub(crate) blacklist: Blacklist,
@@ -251,6 +256,7 @@ impl Engine {
         let sites = Sites::find()?;
         Ok(try_pin_init!(Self {
             registry <- kernel::new_mutex!(Registry { sites: KVec::new(), slots: Slots::new(), all_disarmed: false, pools: KVec::new(), going: KVec::new(), generation: 0, retired: Retired::default(), deferred: KVec::new() }),
+            deferred_lock <- kernel::new_mutex!(()),
             snapshot: AtomicPtr::new(core::ptr::null_mut()),
             cpus,
             blacklist,
@@ -310,10 +316,17 @@ impl Engine {
         // SAFETY: Valid per the function's safety requirement.
         let claim = Claim::take(unsafe { &(*p).registered })?;
         // SAFETY: Per the function's safety requirement; claimed.
-        match unsafe { self.register_claimed(p) } {
-            // SAFETY: As above.
-            Err(e) if e == EAGAIN => unsafe { self.defer(p) }?,
-            r => r?,
+        loop {
+            // SAFETY: Per the function's safety requirement; claimed.
+            match unsafe { self.register_claimed(p) } {
+                Err(e) if e == EAGAIN => {
+                    // SAFETY: As above. `false`: the module came meanwhile; register again.
+                    if unsafe { self.defer(p) }? {
+                        break;
+                    }
+                }
+                r => break r?,
+            }
         }
         claim.keep();
         Ok(())
@@ -562,6 +575,7 @@ impl Engine {
     /// Each pointer must be valid (a probe that was registered with [`Engine::register`] or
     /// never registered).
     pub(crate) unsafe fn unregister(&self, probes: &[*mut RawKprobe]) {
+        let _deferred = self.deferred_lock.lock();
         let mut reg = self.registry.lock();
         let registered = |p: &*mut RawKprobe| {
             // SAFETY: Valid per the function's safety requirement.

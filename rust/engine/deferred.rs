@@ -11,25 +11,36 @@ use super::{Engine, Registry};
 use crate::abi::{RawKprobe, FLAG_DEFERRED};
 
 impl Engine {
-    /// Keeps `p`, whose module is not loaded, until the module loads.
+    /// Keeps `p`, whose module was not loaded, until the module loads; `false` if it has
+    /// loaded meanwhile (register `p` again). Checked under the registry mutex, which the
+    /// module notifier takes before it arms the probes that wait: `p` is either seen by it or
+    /// registered again.
     ///
     /// # Safety
     ///
     /// As [`Engine::register`]; the caller holds `p`'s claim.
-    pub(super) unsafe fn defer(&self, p: *mut RawKprobe) -> Result {
-        let mut reg = self.registry.lock();
-        reg.deferred.push(p, GFP_KERNEL)?;
+    pub(super) unsafe fn defer(&self, p: *mut RawKprobe) -> Result<bool> {
         // SAFETY: Valid per the function's safety requirement.
         let probe = unsafe { &*p };
+        let mut reg = self.registry.lock();
+        // SAFETY: As above; a deferred probe's target is a NUL-terminated `module:symbol`.
+        let spec = unsafe { CStr::from_char_ptr(probe.symbol_name) }.to_bytes();
+        let module = spec.split(|&c| c == b':').next().unwrap_or(spec);
+        if self.symbols.module_loaded(module) {
+            return Ok(false);
+        }
+        reg.deferred.push(p, GFP_KERNEL)?;
         probe.resolved.store(0, Relaxed);
         probe.nmissed.store(0, Relaxed);
         probe.nhit.store(0, Relaxed);
-        Ok(())
+        Ok(true)
     }
 
     /// Module `name` is coming (its text is final, its init has not run): arms the probes that
     /// wait for it. Those it cannot arm keep waiting, and say why in the log.
     pub(crate) fn module_coming(&self, name: &[u8]) {
+        // Until they are armed, no probe taken off the list can be unregistered.
+        let _deferred = self.deferred_lock.lock();
         let mut waiting = KVec::new();
         {
             let mut reg = self.registry.lock();
@@ -41,7 +52,7 @@ impl Engine {
         }
         for &p in waiting.iter() {
             // SAFETY: Registered (claimed) by a client that keeps it valid until it unregisters,
-            // which waits for the registry mutex this registration takes.
+            // which waits for `deferred_lock`, held here.
             let armed = unsafe { self.register_claimed(p) };
             if armed.is_err() {
                 // Keep waiting (for a version of the module that has the symbol).
