@@ -183,8 +183,8 @@ struct ProbeRef {
 }
 
 impl Registry {
-    /// Every registered probe: those at breakpoints (kprobes and return probes' entries),
-    /// then return probes hooked through ftrace, then probes waiting for their module.
+    /// Every registered probe but those that wait for their module: those at breakpoints
+    /// (kprobes and return probes' entries), then return probes hooked through ftrace.
     fn probes(&self) -> impl Iterator<Item = ProbeRef> + '_ {
         let at_breakpoints = self.sites.iter().flat_map(move |s| {
             s.probes.iter().map(move |&kp| ProbeRef {
@@ -210,15 +210,20 @@ impl Registry {
                 deferred: false,
             }
         });
-        let deferred = self.deferred.iter().map(|&kp| ProbeRef {
+        Iterator::chain(at_breakpoints, via_ftrace)
+    }
+
+    /// The probes that wait for their module (a separate iterator: chained to the others,
+    /// its type's symbol is too long for objtool).
+    fn deferred_probes(&self) -> impl Iterator<Item = ProbeRef> + '_ {
+        self.deferred.iter().map(|&kp| ProbeRef {
             addr: 0,
             kp,
             is_return: false,
             optimized: false,
             via_ftrace: false,
             deferred: true,
-        });
-        Iterator::chain(Iterator::chain(at_breakpoints, via_ftrace), deferred)
+        })
     }
 }
 
@@ -679,6 +684,11 @@ impl Engine {
         for probe in reg.probes().enumerate() {
             probes
                 .push(probe, GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)?;
+        }
+        for probe in reg.deferred_probes() {
+            probes
+                .push((probes.len(), probe), GFP_KERNEL)
                 .map_err(|_| core::fmt::Error)?;
         }
         // Probes at one address stay newest first.

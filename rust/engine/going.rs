@@ -91,7 +91,7 @@ impl Engine {
         let mut kretprobes = KVec::<*mut RawKretprobe>::new();
         {
             let reg = self.registry.lock();
-            for probe in reg.probes() {
+            let mut consider = |probe: super::ProbeRef| {
                 let (p, rp) = (probe.kp, probe.kp.cast::<RawKretprobe>());
                 // SAFETY: Registered, hence valid, while we hold the mutex; a return probe's
                 // `kp` is the first field of its `RawKretprobe`.
@@ -112,6 +112,13 @@ impl Engine {
                 if pushed.is_err() {
                     pr_err!("no memory to unregister a probe whose module is going away\n");
                 }
+            };
+            // `for`, not `for_each`: the fold's symbol would be too long for objtool.
+            for probe in reg.probes() {
+                consider(probe);
+            }
+            for probe in reg.deferred_probes() {
+                consider(probe);
             }
         }
         if kprobes.is_empty() && kretprobes.is_empty() {
