@@ -15,6 +15,8 @@ compile_error!("rkprobes on arm64 traps with hardware breakpoints: it needs CONF
 mod blacklist;
 mod debugfs;
 mod engine;
+#[cfg(CONFIG_EVENT_TRACING)]
+mod events;
 mod exports;
 mod fexit;
 mod hit;
@@ -35,10 +37,14 @@ mod logic {
     pub(crate) mod addr_index;
     #[path = "../logic/src/blacklist.rs"]
     pub(crate) mod blacklist;
+    #[path = "../logic/src/event_format.rs"]
+    pub(crate) mod event_format;
     #[path = "../logic/src/kallsyms.rs"]
     pub(crate) mod kallsyms;
     #[path = "../logic/src/list.rs"]
     pub(crate) mod list;
+    #[path = "../logic/src/probe_event.rs"]
+    pub(crate) mod probe_event;
     #[path = "../logic/src/symbol.rs"]
     pub(crate) mod symbol;
     #[path = "../logic/src/symtab.rs"]
@@ -72,9 +78,12 @@ module! {
     },
 }
 
-/// The module. Fields drop in declaration order: debugfs and the module notifier first, then
-/// the trap hook (which waits for running trap handlers), then the engine.
+/// The module. Fields drop in declaration order: probe events' files, debugfs and the module
+/// notifier first, then the trap hook (which waits for running trap handlers), then the
+/// engine.
 struct Rkprobes {
+    #[cfg(CONFIG_EVENT_TRACING)]
+    _events: Pin<KBox<events::Events>>,
     _debugfs: Pin<KBox<kernel::debugfs::Scope<debugfs::State>>>,
     _modules: Pin<KBox<notifier::Notifier>>,
     _trap: Pin<KBox<arch::TrapHook>>,
@@ -96,6 +105,12 @@ impl kernel::Module for Rkprobes {
         };
         let (trap, modules, debugfs) =
             parts().inspect_err(|_| engine::Engine::make_current(None))?;
+        #[cfg(CONFIG_EVENT_TRACING)]
+        let events = {
+            let events = KBox::pin_init(events::Events::new(module), GFP_KERNEL)?;
+            events.as_ref().make_current(debugfs::DIR_NAME)?;
+            events
+        };
         pr_info!(
             "loaded, debugfs directory {}\n",
             debugfs::DIR_NAME.to_str().unwrap_or("?")
@@ -107,6 +122,8 @@ impl kernel::Module for Rkprobes {
             pr_info!("return probes stay on the trampoline (ftrace_returns=0)\n");
         }
         Ok(Self {
+            #[cfg(CONFIG_EVENT_TRACING)]
+            _events: events,
             _debugfs: debugfs,
             _modules: modules,
             _trap: trap,

@@ -8,6 +8,7 @@
 
 pub mod addr_index;
 pub mod blacklist;
+pub mod event_format;
 pub mod kallsyms;
 pub mod list;
 pub mod probe_event;

@@ -37,6 +37,8 @@ pub mod errno {
     pub const EINVAL: i32 = 22;
     /// Argument list too long.
     pub const E2BIG: i32 = 7;
+    /// `EEXIST`.
+    pub const EEXIST: i32 = 17;
 }
 
 /// Why a definition is refused: Linux's `TP_ERR_*` with its message.
@@ -79,6 +81,8 @@ pub enum ErrorKind {
     BadString,
     NeedStringType,
     BadImm,
+    /// The group and event name belong to an event already.
+    EventExist,
     /// Not in Linux's list: a syntax Linux has that rkprobes does not (BTF, arrays, bitfields).
     Unsupported,
 }
@@ -125,6 +129,7 @@ impl ErrorKind {
             BadString => "String accepts only memory argument",
             NeedStringType => "$comm and immediate-string only accepts string type",
             BadImm => "Invalid immediate value",
+            EventExist => "Given group/event name is already used by another event",
             Unsupported => "Not supported by rkprobes",
         }
     }
@@ -133,6 +138,7 @@ impl ErrorKind {
     pub fn errno(self) -> i32 {
         match self {
             Self::TooManyArgs => errno::E2BIG,
+            Self::EventExist => errno::EEXIST,
             _ => errno::EINVAL,
         }
     }
@@ -315,25 +321,17 @@ pub const DEFAULT_GROUP: &str = "kprobes";
 
 impl<'a> Definition<'a> {
     /// The arguments, in order.
-    pub fn args(&self) -> impl Iterator<Item = Arg<'a>> + '_ {
-        self.arg_results().map_while(Result::ok)
+    pub fn args(&self) -> Args<'_, 'a> {
+        Args(self.arg_results())
     }
 
     /// The arguments as parsed (all `Ok` once [`parse`] has accepted the definition).
-    fn arg_results(&self) -> impl Iterator<Item = Result<Arg<'a>, Error>> + '_ {
-        let at_entry = matches!(self.target, Target::Symbol { offset: 0, .. });
-        words(&self.line[self.args_at..])
-            .enumerate()
-            .map(move |(index, (pos, text))| {
-                let pos = self.args_at + pos;
-                if index >= MAX_TRACE_ARGS {
-                    return Err(Error {
-                        kind: ErrorKind::TooManyArgs,
-                        pos,
-                    });
-                }
-                parse_arg(text, pos, index, self.is_return, at_entry, self.arch)
-            })
+    fn arg_results(&self) -> ArgResults<'_, 'a> {
+        ArgResults {
+            def: self,
+            words: words(&self.line[self.args_at..]),
+            index: 0,
+        }
     }
 
     /// The group name.
@@ -500,14 +498,68 @@ impl Arch {
 }
 
 /// The words of a command and where each starts (Linux splits on spaces and tabs).
-fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split([' ', '\t'])
-        .scan(0, |pos, w| {
-            let at = *pos;
-            *pos += w.len() + 1;
-            Some((at, w))
-        })
-        .filter(|(_, w)| !w.is_empty())
+fn words(line: &str) -> Words<'_> {
+    Words { line, pos: 0 }
+}
+
+/// An iterator over words (a named type rather than an adapter chain: the kernel build's
+/// objtool refuses the symbol names long chains get).
+struct Words<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.line.get(self.pos..)?;
+        let skip = rest.find(|c| c != ' ' && c != '\t')?;
+        let at = self.pos + skip;
+        let len = self.line[at..]
+            .find([' ', '\t'])
+            .unwrap_or(self.line.len() - at);
+        self.pos = at + len;
+        Some((at, &self.line[at..at + len]))
+    }
+}
+
+/// The arguments of a definition as parsed.
+struct ArgResults<'d, 'a> {
+    def: &'d Definition<'a>,
+    words: Words<'a>,
+    index: usize,
+}
+
+impl<'a> Iterator for ArgResults<'_, 'a> {
+    type Item = Result<Arg<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (pos, text) = self.words.next()?;
+        let d = self.def;
+        let index = self.index;
+        self.index += 1;
+        let pos = d.args_at + pos;
+        if index >= MAX_TRACE_ARGS {
+            return Some(Err(Error {
+                kind: ErrorKind::TooManyArgs,
+                pos,
+            }));
+        }
+        let at_entry = matches!(d.target, Target::Symbol { offset: 0, .. });
+        Some(parse_arg(text, pos, index, d.is_return, at_entry, d.arch))
+    }
+}
+
+/// The arguments of an accepted definition.
+pub struct Args<'d, 'a>(ArgResults<'d, 'a>);
+
+impl<'a> Iterator for Args<'_, 'a> {
+    type Item = Arg<'a>;
+
+    fn next(&mut self) -> Option<Arg<'a>> {
+        self.0.next()?.ok()
+    }
 }
 
 /// Parses one line of `kprobe_events` (without comments: Linux cuts them at `#` first).
@@ -568,12 +620,19 @@ pub fn parse(line: &str, arch: Arch) -> Result<Option<Command<'_>>, Error> {
         args_at: tpos + line[tpos..].find([' ', '\t']).unwrap_or(line.len() - tpos),
         arch,
     };
-    for (i, arg) in def.arg_results().enumerate() {
+    for arg in def.arg_results() {
         let arg = arg?;
-        let clash = def.args().take(i).any(|a| same_name(&a, &arg));
-        if clash {
-            let pos = def.args_at + words(&line[def.args_at..]).nth(i).map_or(0, |w| w.0);
-            return Err(err(ErrorKind::UsedArgName, pos));
+        for earlier in def.args() {
+            if earlier.index == arg.index {
+                break;
+            }
+            if same_name(&earlier, &arg) {
+                let pos = def.args_at
+                    + words(&line[def.args_at..])
+                        .nth(arg.index)
+                        .map_or(0, |w| w.0);
+                return Err(err(ErrorKind::UsedArgName, pos));
+            }
         }
     }
     Ok(Some(Command::Define(def)))

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A probe event as a trace event: its trace_event_call, fields, output and records, built as
+ * kernel/trace/trace_kprobe.c and trace_probe.c build Linux's kprobe events. The definition,
+ * the probe and the arguments' values come from rust/events.rs.
+ *
+ * trace_add_event_call() and trace_remove_event_call() must be called with event_mutex held,
+ * and event_mutex is not exported: the caller finds it through kallsyms (rust/events.rs).
+ */
+#include <linux/module.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/trace_events.h>
+#include <linux/unaligned.h>
+
+#include "events.h"
+
+/* A trace instance (trace_event_file) in which the event is enabled. */
+struct rkp_event_link {
+	struct list_head list;
+	struct trace_event_file *file;
+};
+
+struct rkp_trace_event {
+	struct trace_event_call call;
+	struct trace_event_class class;
+	/* rkp_event_link, added and removed under event_mutex, read under RCU by hits. */
+	struct list_head links;
+	const struct rkp_event_field *fields;
+	unsigned int nr_fields;
+	bool is_return;
+	void *owner;
+};
+
+#define to_event(c) container_of(c, struct rkp_trace_event, call)
+
+size_t rkp_trace_event_head_size(bool is_return)
+{
+	return sizeof(struct trace_entry) + (is_return ? 2 : 1) * sizeof(unsigned long);
+}
+
+static int rkp_event_define_fields(struct trace_event_call *call)
+{
+	struct rkp_trace_event *ev = to_event(call);
+	size_t at = sizeof(struct trace_entry);
+	const size_t word = sizeof(unsigned long);
+	unsigned int i;
+	int ret;
+
+	if (ev->is_return) {
+		ret = trace_define_field(call, "unsigned long", "__probe_func", at, word, 0,
+					 FILTER_OTHER);
+		ret = ret ?: trace_define_field(call, "unsigned long", "__probe_ret_ip", at + word,
+						word, 0, FILTER_OTHER);
+	} else {
+		ret = trace_define_field(call, "unsigned long", "__probe_ip", at, word, 0,
+					 FILTER_OTHER);
+	}
+	at = rkp_trace_event_head_size(ev->is_return);
+	for (i = 0; !ret && i < ev->nr_fields; i++) {
+		const struct rkp_event_field *f = &ev->fields[i];
+
+		ret = trace_define_field(call, f->type, f->name, at + f->offset, f->size,
+					 f->is_signed, FILTER_OTHER);
+	}
+	return ret;
+}
+
+static struct trace_event_fields rkp_event_fields_array[] = {
+	{ .type = TRACE_FUNCTION_TYPE, .define_fields = rkp_event_define_fields },
+	{}
+};
+
+static void rkp_print_field(struct trace_seq *s, const struct rkp_event_field *f,
+			    const u8 *data, const void *entry)
+{
+	u64 v;
+
+	trace_seq_printf(s, " %s=", f->name);
+	switch (f->size) {
+	case 1: v = *data; break;
+	case 2: v = get_unaligned((const u16 *)data); break;
+	case 4: v = get_unaligned((const u32 *)data); break;
+	default: v = get_unaligned((const u64 *)data); break;
+	}
+	switch (f->print) {
+	case RKP_PRINT_STRING:
+		if (!(v >> 16))
+			trace_seq_puts(s, "(fault)");
+		else
+			trace_seq_printf(s, "\"%s\"", (const char *)entry + (v & 0xffff));
+		break;
+	case RKP_PRINT_SYMBOL:
+		trace_seq_printf(s, "%pS", (void *)(unsigned long)v);
+		break;
+	case RKP_PRINT_CHAR:
+		trace_seq_printf(s, "'%c'", (char)v);
+		break;
+	case RKP_PRINT_HEX:
+		trace_seq_printf(s, "0x%llx", v);
+		break;
+	case RKP_PRINT_SIGNED:
+		/* Sign-extend from the field's width. */
+		trace_seq_printf(s, "%lld", (s64)(v << (64 - 8 * f->size)) >> (64 - 8 * f->size));
+		break;
+	default:
+		trace_seq_printf(s, "%llu", v);
+	}
+}
+
+/* One record in Linux's kprobe event format (print_kprobe_event(), print_kretprobe_event()). */
+static enum print_line_t rkp_event_print(struct trace_iterator *iter, int flags,
+					 struct trace_event *event)
+{
+	struct rkp_trace_event *ev = container_of(event, struct rkp_trace_event, call.event);
+	const unsigned long *head = (const unsigned long *)(iter->ent + 1);
+	const u8 *data = (const u8 *)iter->ent + rkp_trace_event_head_size(ev->is_return);
+	struct trace_seq *s = &iter->seq;
+	unsigned int i;
+
+	trace_seq_printf(s, "%s: (", trace_event_name(&ev->call));
+	if (ev->is_return)
+		trace_seq_printf(s, "%pS <- %ps)", (void *)head[1], (void *)head[0]);
+	else
+		trace_seq_printf(s, "%pS)", (void *)head[0]);
+	for (i = 0; i < ev->nr_fields; i++)
+		rkp_print_field(s, &ev->fields[i], data + ev->fields[i].offset, iter->ent);
+	trace_seq_putc(s, '\n');
+	return trace_handle_return(s);
+}
+
+static struct trace_event_functions rkp_event_funcs = {
+	.trace = rkp_event_print,
+};
+
+static struct rkp_event_link *rkp_find_link(struct rkp_trace_event *ev,
+					    struct trace_event_file *file)
+{
+	struct rkp_event_link *link;
+
+	list_for_each_entry(link, &ev->links, list)
+		if (link->file == file)
+			return link;
+	return NULL;
+}
+
+/* Enabled in a trace instance (kprobe_register(), enable_trace_kprobe()). Under event_mutex. */
+static int rkp_event_enable(struct rkp_trace_event *ev, struct trace_event_file *file)
+{
+	struct rkp_event_link *link = kmalloc(sizeof(*link), GFP_KERNEL);
+	bool first = list_empty(&ev->links);
+	int ret;
+
+	if (!link)
+		return -ENOMEM;
+	link->file = file;
+	list_add_tail_rcu(&link->list, &ev->links);
+	if (!first)
+		return 0;
+	ret = rkp_event_set_enabled(ev->owner, true);
+	if (ret) {
+		list_del_rcu(&link->list);
+		synchronize_rcu();
+		kfree(link);
+	}
+	return ret;
+}
+
+static int rkp_event_disable(struct rkp_trace_event *ev, struct trace_event_file *file)
+{
+	struct rkp_event_link *link = rkp_find_link(ev, file);
+
+	if (!link)
+		return -ENOENT;
+	list_del_rcu(&link->list);
+	if (list_empty(&ev->links))
+		rkp_event_set_enabled(ev->owner, false);
+	/* A hit may still be writing to the instance through the link. */
+	synchronize_rcu();
+	kfree(link);
+	return 0;
+}
+
+static int rkp_event_reg(struct trace_event_call *call, enum trace_reg type, void *data)
+{
+	switch (type) {
+	case TRACE_REG_REGISTER:
+		return rkp_event_enable(to_event(call), data);
+	case TRACE_REG_UNREGISTER:
+		return rkp_event_disable(to_event(call), data);
+	default:
+		/* perf's attachment is not implemented: perf gets an error, not a silent event. */
+		return -EOPNOTSUPP;
+	}
+}
+
+struct rkp_trace_event *rkp_trace_event_new(const char *group, const char *name,
+					    bool is_return,
+					    const struct rkp_event_field *fields,
+					    unsigned int nr_fields, char *print_fmt, void *owner)
+{
+	struct rkp_trace_event *ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+
+	if (!ev)
+		return NULL;
+	INIT_LIST_HEAD(&ev->links);
+	INIT_LIST_HEAD(&ev->class.fields);
+	ev->class.system = group;
+	ev->class.fields_array = rkp_event_fields_array;
+	ev->class.reg = rkp_event_reg;
+	ev->call.class = &ev->class;
+	ev->call.name = (char *)name;
+	ev->call.event.funcs = &rkp_event_funcs;
+	ev->call.print_fmt = print_fmt;
+#ifdef CONFIG_DYNAMIC_EVENTS
+	/* Users hold call->refcnt (checked before removal), not a module reference. */
+	ev->call.flags = TRACE_EVENT_FL_DYNAMIC;
+#endif
+	ev->fields = fields;
+	ev->nr_fields = nr_fields;
+	ev->is_return = is_return;
+	ev->owner = owner;
+	return ev;
+}
+
+int rkp_trace_event_add(struct rkp_trace_event *ev, struct mutex *event_mutex)
+{
+	struct trace_event_file *file;
+	int ret;
+
+	/* Linux's find_trace_event_call(); its list is not exported, but its files are. */
+	file = trace_get_event_file(NULL, ev->class.system, ev->call.name);
+	if (!IS_ERR(file)) {
+		trace_put_event_file(file);
+		return -EEXIST;
+	}
+	if (!register_trace_event(&ev->call.event))
+		return -ENODEV;
+	mutex_lock(event_mutex);
+	ret = trace_add_event_call(&ev->call);
+	mutex_unlock(event_mutex);
+	if (ret)
+		unregister_trace_event(&ev->call.event);
+	return ret;
+}
+
+/* trace_event_dyn_busy(), not exported. */
+static bool rkp_trace_event_busy(struct rkp_trace_event *ev)
+{
+#ifdef CONFIG_DYNAMIC_EVENTS
+	return atomic_read(&ev->call.refcnt) != 0;
+#else
+	return false;
+#endif
+}
+
+/* Whether removing it would fail (enabled somewhere, or held). */
+bool rkp_trace_event_in_use(struct rkp_trace_event *ev)
+{
+	return !list_empty(&ev->links) || rkp_trace_event_busy(ev);
+}
+
+int rkp_trace_event_remove(struct rkp_trace_event *ev, struct mutex *event_mutex)
+{
+	int ret;
+
+	mutex_lock(event_mutex);
+	/* Held by perf or a trigger of another event (unregister_trace_kprobe() checks too). */
+	ret = rkp_trace_event_busy(ev) ? -EBUSY : trace_remove_event_call(&ev->call);
+	mutex_unlock(event_mutex);
+	return ret;
+}
+
+void rkp_trace_event_free(struct rkp_trace_event *ev)
+{
+	kfree(ev);
+}
+
+/* A record of one hit to every instance the event is enabled in (__kprobe_trace_func()). */
+void rkp_trace_event_emit(struct rkp_trace_event *ev, unsigned long ip, unsigned long ret_ip,
+			  const void *args, size_t len)
+{
+	size_t head = rkp_trace_event_head_size(ev->is_return);
+	struct rkp_event_link *link;
+
+	list_for_each_entry_rcu(link, &ev->links, list) {
+		struct trace_event_buffer fbuffer;
+		unsigned long *w;
+		u8 *entry;
+
+		if (trace_trigger_soft_disabled(link->file))
+			continue;
+		entry = trace_event_buffer_reserve(&fbuffer, link->file, head + len);
+		if (!entry)
+			continue;
+		w = (unsigned long *)(entry + sizeof(struct trace_entry));
+		if (ev->is_return) {
+			w[0] = ip;
+			w[1] = ret_ip;
+		} else {
+			w[0] = ip;
+		}
+		memcpy(entry + head, args, len);
+		trace_event_buffer_commit(&fbuffer);
+	}
+}
