@@ -12,15 +12,48 @@
 
 #include "events.h"
 
+/*
+ * Word @n of the stack at the probe. regs_get_kernel_stack_nth() is not exported on arm64:
+ * read it nofault (0 if unmapped; Linux also gives 0 past the end of the stack).
+ */
+static unsigned long rkp_stack_nth(struct pt_regs *regs, unsigned int n)
+{
+	unsigned long v;
+	unsigned long *addr = (unsigned long *)kernel_stack_pointer(regs) + n;
+
+	return copy_from_kernel_nofault(&v, addr, sizeof(v)) ? 0 : v;
+}
+
+/* regs_get_kernel_argument(), which needs regs_get_kernel_stack_nth() past the registers. */
+static unsigned long rkp_argument(struct pt_regs *regs, unsigned int n)
+{
+#ifdef CONFIG_X86_64
+	static const unsigned int offs[] = {
+		offsetof(struct pt_regs, di), offsetof(struct pt_regs, si),
+		offsetof(struct pt_regs, dx), offsetof(struct pt_regs, cx),
+		offsetof(struct pt_regs, r8), offsetof(struct pt_regs, r9),
+	};
+
+	if (n < ARRAY_SIZE(offs))
+		return regs_get_register(regs, offs[n]);
+	/* Past the return address. */
+	return rkp_stack_nth(regs, n - ARRAY_SIZE(offs) + 1);
+#else
+	if (n < 8)
+		return pt_regs_read_reg(regs, n);
+	return rkp_stack_nth(regs, n - 8);
+#endif
+}
+
 unsigned long rkp_fetch_var(struct pt_regs *regs, int var, unsigned int n)
 {
 	switch (var) {
 	case RKP_VAR_STACK_NTH:
-		return regs_get_kernel_stack_nth(regs, n);
+		return rkp_stack_nth(regs, n);
 	case RKP_VAR_STACK:
 		return kernel_stack_pointer(regs);
 	case RKP_VAR_ARG:
-		return regs_get_kernel_argument(regs, n);
+		return rkp_argument(regs, n);
 	case RKP_VAR_RETVAL:
 		return regs_return_value(regs);
 	case RKP_VAR_COMM:
