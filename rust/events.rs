@@ -67,7 +67,14 @@ extern "C" {
     fn rkp_trace_event_remove(ev: *mut c_void, event_mutex: *mut bindings::mutex) -> c_int;
     fn rkp_trace_event_free(ev: *mut c_void);
     fn rkp_trace_event_in_use(ev: *mut c_void) -> bool;
-    fn rkp_trace_event_emit(ev: *mut c_void, ip: usize, ret_ip: usize, args: *const u8, len: usize);
+    fn rkp_trace_event_emit(
+        ev: *mut c_void,
+        regs: *mut bindings::pt_regs,
+        ip: usize,
+        ret_ip: usize,
+        args: *const u8,
+        len: usize,
+    );
     fn rkp_event_scratch_init() -> c_int;
     fn rkp_event_scratch_exit();
     fn rkp_event_scratch_get() -> *mut u8;
@@ -314,7 +321,7 @@ impl Event {
         // SAFETY: `trace` is live while the probe is registered; `buf` holds `dynamic`
         // bytes.
         unsafe {
-            rkp_trace_event_emit(self.trace, ip, ret_ip, buf.as_ptr(), dynamic);
+            rkp_trace_event_emit(self.trace, regs, ip, ret_ip, buf.as_ptr(), dynamic);
             rkp_event_scratch_put();
         }
     }

@@ -63,15 +63,18 @@ x86_64) cp "$BUSYBOX_X86_64" "$root/bin/busybox" ;;
 arm64) cp "$BUSYBOX_ARM64" "$root/bin/busybox" ;;
 esac
 install -m 0755 "$RKP_TOP/tests/guest/init" "$root/init"
-# The suites read debugfs without CAP_SYSLOG through this helper, built against the kernel's
-# nolibc and its UAPI headers (made once per kernel build): no C library for the guest needed.
+# Guest helpers (rkp-dropcap: reading debugfs without CAP_SYSLOG; rkp-perfcount: a perf
+# counter on a trace event), built against the kernel's nolibc and its UAPI headers (made once
+# per kernel build): no C library for the guest needed.
 cross=$(rkp_cross_compile "$kernel")
 [ -d "$kdir/usr/include/asm" ] ||
 	make -s -C "$kdir" ARCH="$arch" CROSS_COMPILE="$cross" headers >&2
-"${cross}gcc" -static -nostdlib -ffreestanding -fno-stack-protector -O2 -Wall -Werror \
-	-isystem "$kdir/usr/include" -I"$RKP_KSRC/tools/include/nolibc" \
-	-include "$RKP_KSRC/tools/include/nolibc/nolibc.h" \
-	-o "$root/bin/rkp-dropcap" "$RKP_TOP/tests/guest/dropcap.c" -lgcc
+for helper in dropcap perfcount; do
+	"${cross}gcc" -static -nostdlib -ffreestanding -fno-stack-protector -O2 -Wall -Werror \
+		-isystem "$kdir/usr/include" -I"$RKP_KSRC/tools/include/nolibc" \
+		-include "$RKP_KSRC/tools/include/nolibc/nolibc.h" \
+		-o "$root/bin/rkp-$helper" "$RKP_TOP/tests/guest/$helper.c" -lgcc
+done
 cp "$RKP_TOP/tests/guest/lib.sh" "$RKP_TOP/tests/guest/run-suites.sh" "$root/rkp/"
 echo "$mode" >"$root/rkp/mode"
 echo "$kernel" >"$root/rkp/kernel"

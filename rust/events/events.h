@@ -43,8 +43,8 @@ int rkp_trace_event_add(struct rkp_trace_event *ev, struct mutex *event_mutex);
 int rkp_trace_event_remove(struct rkp_trace_event *ev, struct mutex *event_mutex);
 void rkp_trace_event_free(struct rkp_trace_event *ev);
 bool rkp_trace_event_in_use(struct rkp_trace_event *ev);
-void rkp_trace_event_emit(struct rkp_trace_event *ev, unsigned long ip, unsigned long ret_ip,
-			  const void *args, size_t len);
+void rkp_trace_event_emit(struct rkp_trace_event *ev, struct pt_regs *regs, unsigned long ip,
+			  unsigned long ret_ip, const void *args, size_t len);
 
 /* fetch.c: what the Rust side cannot reach (inline functions, per-CPU memory). */
 enum rkp_fetch_var {

@@ -8,6 +8,7 @@
  * and event_mutex is not exported: the caller finds it through kallsyms (rust/events.rs).
  */
 #include <linux/module.h>
+#include <linux/perf_event.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/trace_events.h>
@@ -29,6 +30,10 @@ struct rkp_trace_event {
 	const struct rkp_event_field *fields;
 	unsigned int nr_fields;
 	bool is_return;
+	/* perf has the event open (TRACE_REG_PERF_REGISTER until _UNREGISTER). */
+	bool perf;
+	/* Whether the probe is enabled: enabled somewhere, or open in perf. */
+	bool probe_enabled;
 	void *owner;
 };
 
@@ -144,37 +149,64 @@ static struct rkp_event_link *rkp_find_link(struct rkp_trace_event *ev,
 	return NULL;
 }
 
-/* Enabled in a trace instance (kprobe_register(), enable_trace_kprobe()). Under event_mutex. */
+/* Enables or disables the probe as the users need it. Under event_mutex. */
+static int rkp_event_update(struct rkp_trace_event *ev)
+{
+	bool want = !list_empty(&ev->links) || ev->perf;
+	int ret = 0;
+
+	if (want != ev->probe_enabled) {
+		ret = rkp_event_set_enabled(ev->owner, want);
+		if (!ret)
+			ev->probe_enabled = want;
+	}
+	return ret;
+}
+
+/*
+ * Enabled in a trace instance (@file) or for perf (NULL), as kprobe_register() and
+ * enable_trace_kprobe() do. Under event_mutex.
+ */
 static int rkp_event_enable(struct rkp_trace_event *ev, struct trace_event_file *file)
 {
-	struct rkp_event_link *link = kmalloc(sizeof(*link), GFP_KERNEL);
-	bool first = list_empty(&ev->links);
+	struct rkp_event_link *link = NULL;
 	int ret;
 
-	if (!link)
-		return -ENOMEM;
-	link->file = file;
-	list_add_tail_rcu(&link->list, &ev->links);
-	if (!first)
+	if (file) {
+		link = kmalloc(sizeof(*link), GFP_KERNEL);
+		if (!link)
+			return -ENOMEM;
+		link->file = file;
+		list_add_tail_rcu(&link->list, &ev->links);
+	} else {
+		ev->perf = true;
+	}
+	ret = rkp_event_update(ev);
+	if (!ret)
 		return 0;
-	ret = rkp_event_set_enabled(ev->owner, true);
-	if (ret) {
+	if (link) {
 		list_del_rcu(&link->list);
 		synchronize_rcu();
 		kfree(link);
+	} else {
+		ev->perf = false;
 	}
 	return ret;
 }
 
 static int rkp_event_disable(struct rkp_trace_event *ev, struct trace_event_file *file)
 {
-	struct rkp_event_link *link = rkp_find_link(ev, file);
+	struct rkp_event_link *link = NULL;
 
-	if (!link)
-		return -ENOENT;
-	list_del_rcu(&link->list);
-	if (list_empty(&ev->links))
-		rkp_event_set_enabled(ev->owner, false);
+	if (file) {
+		link = rkp_find_link(ev, file);
+		if (!link)
+			return -ENOENT;
+		list_del_rcu(&link->list);
+	} else {
+		ev->perf = false;
+	}
+	rkp_event_update(ev);
 	/* A hit may still be writing to the instance through the link. */
 	synchronize_rcu();
 	kfree(link);
@@ -188,10 +220,19 @@ static int rkp_event_reg(struct trace_event_call *call, enum trace_reg type, voi
 		return rkp_event_enable(to_event(call), data);
 	case TRACE_REG_UNREGISTER:
 		return rkp_event_disable(to_event(call), data);
-	default:
-		/* perf's attachment is not implemented: perf gets an error, not a silent event. */
-		return -EOPNOTSUPP;
+#ifdef CONFIG_PERF_EVENTS
+	case TRACE_REG_PERF_REGISTER:
+		return rkp_event_enable(to_event(call), NULL);
+	case TRACE_REG_PERF_UNREGISTER:
+		return rkp_event_disable(to_event(call), NULL);
+	case TRACE_REG_PERF_OPEN:
+	case TRACE_REG_PERF_CLOSE:
+	case TRACE_REG_PERF_ADD:
+	case TRACE_REG_PERF_DEL:
+		return 0;
+#endif
 	}
+	return 0;
 }
 
 struct rkp_trace_event *rkp_trace_event_new(const char *group, const char *name,
@@ -254,10 +295,10 @@ static bool rkp_trace_event_busy(struct rkp_trace_event *ev)
 #endif
 }
 
-/* Whether removing it would fail (enabled somewhere, or held). */
+/* Whether removing it would fail (enabled somewhere, open in perf, or held). */
 bool rkp_trace_event_in_use(struct rkp_trace_event *ev)
 {
-	return !list_empty(&ev->links) || rkp_trace_event_busy(ev);
+	return !list_empty(&ev->links) || READ_ONCE(ev->perf) || rkp_trace_event_busy(ev);
 }
 
 int rkp_trace_event_remove(struct rkp_trace_event *ev, struct mutex *event_mutex)
@@ -276,16 +317,48 @@ void rkp_trace_event_free(struct rkp_trace_event *ev)
 	kfree(ev);
 }
 
+static void rkp_event_fill(struct rkp_trace_event *ev, u8 *entry, unsigned long ip,
+			   unsigned long ret_ip, const void *args, size_t len)
+{
+	unsigned long *w = (unsigned long *)(entry + sizeof(struct trace_entry));
+
+	w[0] = ip;
+	if (ev->is_return)
+		w[1] = ret_ip;
+	memcpy(entry + rkp_trace_event_head_size(ev->is_return), args, len);
+}
+
+#ifdef CONFIG_PERF_EVENTS
+/* The record to perf and BPF programs, as kprobe_perf_func() sends it. */
+static void rkp_event_perf(struct rkp_trace_event *ev, struct pt_regs *regs, unsigned long ip,
+			   unsigned long ret_ip, const void *args, size_t len)
+{
+	struct hlist_head *head = this_cpu_ptr(ev->call.perf_events);
+	int size, rctx;
+	u8 *entry;
+
+	if (!bpf_prog_array_valid(&ev->call) && hlist_empty(head))
+		return;
+	/* perf adds a u32 size before the record and keeps the whole u64-aligned. */
+	size = ALIGN(rkp_trace_event_head_size(ev->is_return) + len + sizeof(u32), sizeof(u64));
+	size -= sizeof(u32);
+	entry = perf_trace_buf_alloc(size, NULL, &rctx);
+	if (!entry)
+		return;
+	rkp_event_fill(ev, entry, ip, ret_ip, args, len);
+	perf_trace_run_bpf_submit(entry, size, rctx, &ev->call, 1, regs, head, NULL);
+}
+#endif
+
 /* A record of one hit to every instance the event is enabled in (__kprobe_trace_func()). */
-void rkp_trace_event_emit(struct rkp_trace_event *ev, unsigned long ip, unsigned long ret_ip,
-			  const void *args, size_t len)
+void rkp_trace_event_emit(struct rkp_trace_event *ev, struct pt_regs *regs, unsigned long ip,
+			  unsigned long ret_ip, const void *args, size_t len)
 {
 	size_t head = rkp_trace_event_head_size(ev->is_return);
 	struct rkp_event_link *link;
 
 	list_for_each_entry_rcu(link, &ev->links, list) {
 		struct trace_event_buffer fbuffer;
-		unsigned long *w;
 		u8 *entry;
 
 		if (trace_trigger_soft_disabled(link->file))
@@ -293,14 +366,11 @@ void rkp_trace_event_emit(struct rkp_trace_event *ev, unsigned long ip, unsigned
 		entry = trace_event_buffer_reserve(&fbuffer, link->file, head + len);
 		if (!entry)
 			continue;
-		w = (unsigned long *)(entry + sizeof(struct trace_entry));
-		if (ev->is_return) {
-			w[0] = ip;
-			w[1] = ret_ip;
-		} else {
-			w[0] = ip;
-		}
-		memcpy(entry + head, args, len);
+		rkp_event_fill(ev, entry, ip, ret_ip, args, len);
 		trace_event_buffer_commit(&fbuffer);
 	}
+#ifdef CONFIG_PERF_EVENTS
+	if (READ_ONCE(ev->perf))
+		rkp_event_perf(ev, regs, ip, ret_ip, args, len);
+#endif
 }

@@ -45,7 +45,7 @@ p vfs_read ~|Invalid fetch argument
 x vfs_read|Invalid probed address or symbol
 -:grp/|Event name is not specified'
 NBAD=$(printf '%s\n' "$BAD" | wc -l)
-plan $((NBAD + 23))
+plan $((NBAD + 26))
 
 TR=/sys/kernel/tracing
 EV=$TR/events/kprobes
@@ -66,6 +66,10 @@ check "format describes the fields as Linux's kprobe events" sh -c "
 	grep -q 'field:unsigned long __probe_ret_ip;	offset:16;' $EV/myretprobe/format &&
 	grep -qF 'print fmt: \"(%lx) dfd=%d filename=\\\"%s\\\" comm=\\\"%s\\\"\", REC->__probe_ip, REC->dfd, __get_str(filename), __get_str(comm)' $EV/myprobe/format"
 check "their probes are registered disabled until enabled in tracefs" \
+	sh -c "[ \$(grep -c 'do_sys_openat2.*\[DISABLED\]' $D/list) = 2 ]"
+check_eq "perf counts the hits of an event it opens" "$(rkp-perfcount $(cat $EV/myprobe/id) 5)" 5
+check_eq "and of a return event" "$(rkp-perfcount $(cat $EV/myretprobe/id) 4)" 4
+check "perf closed them: their probes are disabled again" \
 	sh -c "[ \$(grep -c 'do_sys_openat2.*\[DISABLED\]' $D/list) = 2 ]"
 echo 1 > $EV/myprobe/enable
 echo 1 > $EV/myretprobe/enable
