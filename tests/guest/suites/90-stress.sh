@@ -4,7 +4,8 @@
 # probed functions (fork, read; a module function too) while other threads register and
 # unregister probes and return probes, enable and disable them, flip the global switch,
 # load and unload a client module that leaks its probes, and unload a probed module ([GONE])
-# and load it again. On x86-64, the standing probe is then jump-optimized, disabled (the jump
+# and load it again, and define, enable, disable and remove probe events through
+# kprobe_events beside one that stays enabled. On x86-64, the standing probe is then jump-optimized, disabled (the jump
 # goes) and enabled (a breakpoint, then a jump again) ten times while every vCPU forks. Then a fork storm under a return probe must end with entries = returns
 # + missed exactly, and everything must unload with no slot, instance or module reference
 # left. Bounded: DUR seconds of churn.
@@ -12,7 +13,7 @@
 # register and unregister fprobes hundreds of times, and Linux's own ftrace patching, churned
 # like that, oopses these guests with no rkprobes code involved (tests/guest/repro/).
 . /rkp/lib.sh
-plan 11
+plan 12
 
 TT=/sys/kernel/debug/rkp_test_target
 DUR=20
@@ -23,6 +24,9 @@ insmod rkp_test_ctl.ko
 insmod rkp_test_target.ko
 check "standing probes: kernel_clone, vfs_read, a return probe on kernel_clone" sh -c \
 	"echo 'add 0 kernel_clone' > $T/ctl && echo 'add 1 vfs_read' > $T/ctl && echo 'kret 0 kernel_clone 0' > $T/ctl"
+EV=/sys/kernel/tracing/events/kprobes
+echo 'p:standing vfs_read count=$arg3:u64 comm=$comm' > $D/kprobe_events
+echo 1 > $EV/standing/enable
 start=$(date +%s)
 end=$((start + DUR))
 running() { [ "$(date +%s)" -lt $end ]; }
@@ -42,6 +46,13 @@ done
 done; echo $n > /tmp/r.ctl) 2>/dev/null &
 (while running; do echo 0 > $D/enabled; echo 1 > $D/enabled; done) 2>/dev/null &
 (n=0; while running; do insmod rkp_test_leak.ko && n=$((n + 2)); rmmod rkp_test_leak; done; echo $n > /tmp/r.leak) 2>/dev/null &
+(n=0; while running; do
+	echo 'p:churn do_sys_openat2 f=+0($arg2):string' >> $D/kprobe_events &&
+	echo 'r:churnr kernel_clone ret=$retval:s64' >> $D/kprobe_events &&
+	echo 1 > $EV/churn/enable && echo 1 > $EV/churnr/enable &&
+	echo 0 > $EV/churn/enable && echo 0 > $EV/churnr/enable &&
+	echo '-:churn' >> $D/kprobe_events && echo '-:churnr' >> $D/kprobe_events && n=$((n + 1))
+done; echo $n > /tmp/r.events) 2>/dev/null &
 # At least once, however slow registration is under this load.
 (n=0; while :; do
 	ctl add 3 rkp_test_target_fn && n=$((n + 1))
@@ -55,6 +66,10 @@ elapsed=$(( $(date +%s) - start ))
 echo 1 > $D/enabled
 regs=$(( $(cat /tmp/r.churn) + $(cat /tmp/r.ctl) + $(cat /tmp/r.leak) + $(cat /tmp/r.target) ))
 check "the churn ran ($elapsed s, $regs registrations)" test "$regs" -gt 50
+echo 0 > $EV/standing/enable
+lines=$(grep -c ' standing: (vfs_read+0x[0-9a-f]*/0x[0-9a-f]*) count=[0-9]* comm="' /sys/kernel/tracing/trace)
+check "probe events: $(cat /tmp/r.events) define-enable-disable-remove cycles, $lines records of the standing one" \
+	sh -c "[ $(cat /tmp/r.events) -gt 0 ] && [ $lines -gt 0 ] && echo > $D/kprobe_events"
 check "a probed module was unloaded under probes ([GONE]) $(grep -c gone /tmp/gone 2>/dev/null) times" test -s /tmp/gone
 hits=$(field 0 4) missed=$(field 0 5)
 # How often it fired depends on how long the switches above kept it disarmed, which the
