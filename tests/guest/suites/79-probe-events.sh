@@ -45,7 +45,7 @@ p vfs_read ~|Invalid fetch argument
 x vfs_read|Invalid probed address or symbol
 -:grp/|Event name is not specified'
 NBAD=$(printf '%s\n' "$BAD" | wc -l)
-plan $((NBAD + 26))
+plan $((NBAD + 30))
 
 TR=/sys/kernel/tracing
 EV=$TR/events/kprobes
@@ -54,6 +54,11 @@ if [ -n "$ARM64" ]; then REG=%x1; else REG=%si; fi
 insmod rkprobes.ko
 check "a kprobe event with fetch arguments is defined" sh -c "echo 'p:myprobe do_sys_openat2 dfd=\$arg1:s32 filename=+0($REG):string comm=\$comm' > $D/kprobe_events"
 check "a return event with \$retval is defined" sh -c "echo 'r:myretprobe do_sys_openat2 ret=\$retval:s32 dfd=\$arg1:s32' >> $D/kprobe_events"
+check "a name already used is refused (EEXIST), with Linux's message" sh -c "
+	! echo 'p:myprobe vfs_read' >> $D/kprobe_events 2>/tmp/err && grep -q 'File exists' /tmp/err &&
+	dmesg | grep -q 'rkprobes: error: Given group/event name is already used by another event'"
+check "a symbol that does not exist is refused (ENOENT)" sh -c "
+	! echo 'p:nosuch rkp_no_such_function' >> $D/kprobe_events 2>/tmp/err && grep -q 'No such file' /tmp/err"
 check_eq "kprobe_events lists them as Linux does" "$(cat $D/kprobe_events)" \
 "p:kprobes/myprobe do_sys_openat2 dfd=\$arg1:s32 filename=+0($REG):string comm=\$comm
 r:kprobes/myretprobe do_sys_openat2 ret=\$retval:s32 dfd=\$arg1:s32"
@@ -96,6 +101,18 @@ check "a filter on the return value keeps only the failed opens" sh -c "
 	grep -q ' myretprobe: .* ret=-2 ' /tmp/trace && ! grep ' myretprobe: ' /tmp/trace | grep -v ' ret=-'"
 echo 0 > $EV/myprobe/filter
 echo 0 > $EV/myretprobe/filter
+
+# Every kind of fetch argument.
+echo 'p:allargs vfs_read cnt=$arg3:u32 fn=+0($arg1):x64 n=\42:s8 c=\65:char sp=$stack s0=$stack0:symbol cur=$current:x64 j=@jiffies:u64 bad=+0(\8):u32 dl=+0(+16(\8)):string' >> $D/kprobe_events
+echo 1 > $EV/allargs/enable
+echo > $TR/trace
+workload 1
+echo 0 > $EV/allargs/enable
+check "every kind of fetch argument records its value" grep -qE \
+	' allargs: \(vfs_read\+0x[0-9a-f]+/0x[0-9a-f]+\) cnt=[0-9]+ fn=0x[0-9a-f]+ n=42 c=.A. sp=0x[0-9a-f]+ s0=[^ ]+ cur=0x[0-9a-f]+ j=[0-9]+ bad=0 dl=\(fault\)$' $TR/trace
+check "and it is listed as defined" grep -qF \
+	'p:kprobes/allargs vfs_read cnt=$arg3:u32 fn=+0($arg1):x64 n=\42:s8 c=\65:char sp=$stack s0=$stack0:symbol cur=$current:x64 j=@jiffies:u64 bad=+0(\8):u32 dl=+0(+16(\8)):string' $D/kprobe_events
+echo '-:allargs' >> $D/kprobe_events
 check "kprobe_profile counts hits and misses in Linux's format" sh -c "
 	grep -qE '^  myprobe +[1-9][0-9]* +0\$' $D/kprobe_profile &&
 	grep -qE '^  myretprobe +[1-9][0-9]* +0\$' $D/kprobe_profile &&
