@@ -219,7 +219,8 @@ impl Registry {
         self.deferred.iter().map(|&kp| ProbeRef {
             addr: 0,
             kp,
-            is_return: false,
+            // CAST: a return probe's `kp` is the first field of its `RawKretprobe`.
+            is_return: self.pools.iter().any(|pool| pool.probe() == kp.cast()),
             optimized: false,
             via_ftrace: false,
             deferred: true,

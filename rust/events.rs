@@ -201,12 +201,8 @@ impl Event {
         match def.target {
             Target::Symbol { module, offset, .. } => {
                 rp.kp.offset = offset;
-                // A probe on a module waits for it, as Linux's do (return probes cannot).
-                let deferred = if module.is_some() && !is_return {
-                    FLAG_DEFERRED
-                } else {
-                    0
-                };
+                // A probe on a module waits for it, as Linux's do.
+                let deferred = if module.is_some() { FLAG_DEFERRED } else { 0 };
                 rp.kp
                     .flags
                     .store(FLAG_DISABLED | deferred, kernel::sync::atomic::Relaxed);

@@ -55,14 +55,11 @@ impl Engine {
         }
         // Only a function's entry (or the instruction after its ENDBR) has the return
         // address at the top of the stack.
-        let (addr, func, reg) = self.resolve_locked(&r.kp).map_err(|e| {
-            if e == EAGAIN {
-                pr_info!("a return probe cannot wait for its module: EINVAL\n");
-                EINVAL
-            } else {
-                e
-            }
-        })?;
+        let (addr, func, reg) = match self.resolve_locked(&r.kp) {
+            // SAFETY: Per the function's safety requirement.
+            Err(e) if e == EAGAIN => return unsafe { self.defer_kretprobe(rp) },
+            r => r?,
+        };
         if addr != Arch::canonical_addr(func.start, &func) {
             pr_info!("cannot probe returns at {addr:#x}: not a function's entry: EINVAL\n");
             return Err(EINVAL);
@@ -72,6 +69,25 @@ impl Engine {
             return unsafe { self.register_via_ftrace(rp, site, reg) };
         }
         drop(reg);
+        // SAFETY: Per the function's safety requirement.
+        unsafe { self.attach_pool(rp) }?;
+        // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
+        if let Err(e) = unsafe { self.register_claimed(&raw mut (*rp).kp) } {
+            self.drop_pools(&[rp]);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Gives `rp` a pool of instances on rkprobes' trampoline and makes its entry probe's
+    /// handler rkprobes' entry handler.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register_kretprobe_claimed`]; `rp` is not registered yet.
+    unsafe fn attach_pool(&self, rp: *mut RawKretprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement.
+        let r = unsafe { &*rp };
         let maxactive = r.maxactive.load(Relaxed) as usize;
         let pool = Pool::new(rp, maxactive, r.data_size, self.module, false)?;
         r.pool.store(
@@ -88,13 +104,44 @@ impl Engine {
         let mut reg = self.registry.lock();
         Self::reclaim_dead(&reg);
         reg.pools.push(pool, GFP_KERNEL)?;
-        drop(reg);
-        // SAFETY: Per the function's safety requirement; the entry handler is rkprobes' own.
-        if let Err(e) = unsafe { self.register_claimed(&raw mut (*rp).kp) } {
-            self.drop_pools(&[rp]);
-            return Err(e);
-        }
         Ok(())
+    }
+
+    /// A deferred return probe whose module is not loaded: its pool (on the trampoline: the
+    /// function's ftrace site is not known before the module loads) is made now, and its entry
+    /// probe waits for the module as a deferred kprobe does.
+    ///
+    /// # Safety
+    ///
+    /// As [`Engine::register_kretprobe_claimed`].
+    unsafe fn defer_kretprobe(&self, rp: *mut RawKretprobe) -> Result {
+        // SAFETY: Valid per the function's safety requirement.
+        let offset = unsafe { (*rp).kp.offset };
+        if offset != 0 {
+            pr_info!("cannot probe returns at +{offset:#x}: not a function's entry: EINVAL\n");
+            return Err(EINVAL);
+        }
+        // SAFETY: Per the function's safety requirement.
+        unsafe { self.attach_pool(rp) }?;
+        // SAFETY: `kp` is valid and claimed with `rp`.
+        let kp = unsafe { &raw mut (*rp).kp };
+        let r = loop {
+            // SAFETY: As above.
+            match unsafe { self.defer(kp) } {
+                Ok(true) => break Ok(()),
+                // The module came meanwhile: arm the entry now (or wait again if it went).
+                // SAFETY: As above; the entry handler is rkprobes' own.
+                Ok(false) => match unsafe { self.register_claimed(kp) } {
+                    Err(e) if e == EAGAIN => continue,
+                    r => break r,
+                },
+                Err(e) => break Err(e),
+            }
+        };
+        if r.is_err() {
+            self.drop_pools(&[rp]);
+        }
+        r
     }
 
     /// `unregister_kretprobes()`: calls still inside the functions return through the

@@ -7,6 +7,7 @@
  * trace_add_event_call() and trace_remove_event_call() must be called with event_mutex held,
  * and event_mutex is not exported: the caller finds it through kallsyms (rust/events.rs).
  */
+#include <linux/kallsyms.h>
 #include <linux/module.h>
 #include <linux/perf_event.h>
 #include <linux/rculist.h>
@@ -113,6 +114,24 @@ static void rkp_print_field(struct trace_seq *s, const struct rkp_event_field *f
 	}
 }
 
+/*
+ * seq_print_ip_sym_offset() and _no_offset() (not exported): "sym+off/size [mod]", or the
+ * bare name as kallsyms_lookup() gives it; "0" for no address.
+ */
+static void rkp_print_ip(struct trace_seq *s, unsigned long ip, bool offset)
+{
+	char name[KSYM_SYMBOL_LEN];
+
+	if (!ip) {
+		trace_seq_putc(s, '0');
+	} else if (offset) {
+		trace_seq_printf(s, "%pS", (void *)ip);
+	} else {
+		snprintf(name, sizeof(name), "%ps", (void *)ip);
+		trace_seq_puts(s, strsep(&(char *){ name }, " "));
+	}
+}
+
 /* One record in Linux's kprobe event format (print_kprobe_event(), print_kretprobe_event()). */
 static enum print_line_t rkp_event_print(struct trace_iterator *iter, int flags,
 					 struct trace_event *event)
@@ -124,10 +143,14 @@ static enum print_line_t rkp_event_print(struct trace_iterator *iter, int flags,
 	unsigned int i;
 
 	trace_seq_printf(s, "%s: (", trace_event_name(&ev->call));
-	if (ev->is_return)
-		trace_seq_printf(s, "%pS <- %ps)", (void *)head[1], (void *)head[0]);
-	else
-		trace_seq_printf(s, "%pS)", (void *)head[0]);
+	if (ev->is_return) {
+		rkp_print_ip(s, head[1], true);
+		trace_seq_puts(s, " <- ");
+		rkp_print_ip(s, head[0], false);
+	} else {
+		rkp_print_ip(s, head[0], true);
+	}
+	trace_seq_putc(s, ')');
 	for (i = 0; i < ev->nr_fields; i++)
 		rkp_print_field(s, &ev->fields[i], data + ev->fields[i].offset, iter->ent);
 	trace_seq_putc(s, '\n');

@@ -45,7 +45,7 @@ p vfs_read ~|Invalid fetch argument
 x vfs_read|Invalid probed address or symbol
 -:grp/|Event name is not specified'
 NBAD=$(printf '%s\n' "$BAD" | wc -l)
-plan $((NBAD + 30))
+plan $((NBAD + 31))
 
 TR=/sys/kernel/tracing
 EV=$TR/events/kprobes
@@ -123,18 +123,30 @@ echo 0 > $EV/myprobe/enable
 check "disabled, it is removed" sh -c "echo '-:kprobes/myprobe' >> $D/kprobe_events && [ ! -e $EV/myprobe ] && ! grep -q myprobe: $D/kprobe_events"
 echo 0 > $EV/myretprobe/enable
 
-# An event on a module that is not loaded waits for it, as Linux's do.
-echo 'p:modev rkp_test_target:rkp_test_target_fn' >> $D/kprobe_events
-check "an event on a module not loaded yet waits ([DEFERRED])" \
-	grep -q 'rkp_test_target_fn+0x0  rkp_test_target \[DEFERRED\]' $D/list
+# Events on a module that is not loaded wait for it, as Linux's do; return events too.
+echo 'p:modev rkp_test_target:rkp_test_target_fn x=$arg1:u64' >> $D/kprobe_events
+echo 'r:modret rkp_test_target:rkp_test_target_fn ret=$retval:u64' >> $D/kprobe_events
+check "events on a module not loaded yet wait ([DEFERRED])" sh -c "
+	grep -q '^0\{16\}  k  rkp_test_target_fn+0x0  rkp_test_target \[DEFERRED\]\$' $D/list &&
+	grep -q '^0\{16\}  r  rkp_test_target_fn+0x0  rkp_test_target \[DEFERRED\]\$' $D/list"
 echo 1 > $EV/modev/enable
+echo 1 > $EV/modret/enable
+fire_modev() {
+	echo > $TR/trace
+	echo 1 > /sys/kernel/debug/rkp_test_target/call
+	grep -qE ' modev: \(rkp_test_target_fn\+0x[0-9a-f]+/0x[0-9a-f]+ \[rkp_test_target\]\) x=2$' $TR/trace &&
+		grep -qE ' modret: \([^ ]+\+0x[0-9a-f]+/0x[0-9a-f]+ \[rkp_test_target\] <- rkp_test_target_fn\) ret=6$' $TR/trace
+}
 insmod rkp_test_target.ko
-echo > $TR/trace
-echo 1 > /sys/kernel/debug/rkp_test_target/call
-check "it fires once the module loads" grep -qE ' modev: \(rkp_test_target_fn\+0x[0-9a-f]+/0x[0-9a-f]+ \[rkp_test_target\]\)$' $TR/trace
+check "they fire once the module loads" fire_modev
 rmmod rkp_test_target
-check "it is [GONE] while the module is unloaded" grep -q 'rkp_test_target_fn+0x0  rkp_test_target \[GONE\]' $D/list
+check "they are [GONE] while the module is unloaded" sh -c "
+	[ \$(grep -c 'rkp_test_target_fn+0x0  rkp_test_target \[GONE\]\$' $D/list) = 2 ]"
+insmod rkp_test_target.ko
+check "they fire again once it is loaded again" fire_modev
+rmmod rkp_test_target
 echo 0 > $EV/modev/enable
+echo 0 > $EV/modret/enable
 
 check_fails "opening kprobe_events with O_TRUNC fails while an event is enabled" sh -c "
 	echo 1 > $EV/myretprobe/enable && echo > $D/kprobe_events"
