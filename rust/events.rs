@@ -29,7 +29,7 @@ use kernel::{
     seq_file::SeqFile,
     seq_print,
     str::CString,
-    sync::Mutex,
+    sync::{atomic::Relaxed, Mutex},
 };
 
 use crate::abi::{RawInstance, RawKprobe, RawKretprobe, FLAG_DEFERRED, FLAG_DISABLED};
@@ -37,7 +37,9 @@ use crate::exports;
 use crate::kallsyms;
 use crate::logic::{
     event_format::{fields, fixed_size, write_print_fmt, write_profile_line},
-    probe_event::{parse, Command, Definition, Error as SyntaxError, ErrorKind, Target},
+    probe_event::{
+        parse, Command, Definition, Error as SyntaxError, ErrorKind, Target, MAX_TRACE_ARGS,
+    },
 };
 use fetch::Program;
 
@@ -85,6 +87,8 @@ extern "C" {
 
 /// `RKP_EVENT_SCRATCH`: the most bytes of arguments a record holds.
 const SCRATCH: usize = 4000;
+// The fixed part of the largest record fits, with room for strings.
+const _: () = assert!(MAX_TRACE_ARGS * 8 < SCRATCH / 2);
 
 // `%REG` reads words of `pt_regs` by `Arch::register_index`.
 const _: () = {
@@ -135,7 +139,7 @@ fn cstring(args: core::fmt::Arguments<'_>) -> Result<CString> {
     CString::try_from_fmt(args)
 }
 
-/// A `Write` into a `KVec` that fails, rather than allocating, past its capacity.
+/// A `Write` into a growing `KVec` (a failed allocation is a `fmt::Error`).
 struct Text(KVec<u8>);
 
 impl core::fmt::Write for Text {
@@ -185,9 +189,6 @@ impl Event {
             )?;
         }
         let fixed = fixed_size(def);
-        if fixed > SCRATCH {
-            return Err(E2BIG);
-        }
         let symbol = match def.target {
             Target::Symbol {
                 module: Some(m),
@@ -203,22 +204,17 @@ impl Event {
                 rp.kp.offset = offset;
                 // A probe on a module waits for it, as Linux's do.
                 let deferred = if module.is_some() { FLAG_DEFERRED } else { 0 };
-                rp.kp
-                    .flags
-                    .store(FLAG_DISABLED | deferred, kernel::sync::atomic::Relaxed);
+                rp.kp.flags.store(FLAG_DISABLED | deferred, Relaxed);
             }
             Target::Address(a) => {
                 rp.kp.addr = a as usize;
-                rp.kp
-                    .flags
-                    .store(FLAG_DISABLED, kernel::sync::atomic::Relaxed);
+                rp.kp.flags.store(FLAG_DISABLED, Relaxed);
             }
         }
         if is_return {
             rp.handler = Some(on_return);
             rp.entry_handler = (entry_args > 0).then_some(on_call as crate::abi::RetHandler);
-            rp.maxactive
-                .store(def.maxactive as i32, kernel::sync::atomic::Relaxed);
+            rp.maxactive.store(def.maxactive as i32, Relaxed);
             rp.data_size = entry_args * core::mem::size_of::<usize>();
         } else {
             rp.kp.pre_handler = Some(on_hit);
@@ -249,8 +245,8 @@ impl Event {
         if let Some(s) = &ev.symbol {
             ev.rp.kp.symbol_name = s.as_char_ptr().cast();
         }
-        // SAFETY: The strings and fields live in the event, which frees the C event before
-        // they go (`Events::destroy`); `owner` is the event, which does not move (pinned).
+        // SAFETY: The strings and fields live in the event, whose drop frees the C event
+        // before they go; `owner` is the event, which does not move (pinned).
         ev.trace = unsafe {
             rkp_trace_event_new(
                 ev.group.as_char_ptr(),
@@ -323,13 +319,21 @@ impl Event {
     }
 
     fn misses(&self) -> usize {
-        let kp = self.rp.kp.nmissed.load(kernel::sync::atomic::Relaxed);
+        let kp = self.rp.kp.nmissed.load(Relaxed);
         let rp = if self.is_return {
-            self.rp.nmissed.load(kernel::sync::atomic::Relaxed)
+            self.rp.nmissed.load(Relaxed)
         } else {
             0
         };
         kp + rp + self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: Out of tracefs (or never in it) and its probe unregistered (or never
+        // registered): nothing uses the trace event any more.
+        unsafe { rkp_trace_event_free(self.trace) };
     }
 }
 
@@ -339,7 +343,7 @@ impl Event {
 unsafe extern "C" fn on_hit(p: *mut RawKprobe, regs: *mut bindings::pt_regs) -> c_int {
     // SAFETY: `kp` is at the start of the event (`repr(C)`), which outlives its probe.
     let ev = unsafe { &*p.cast::<Event>() };
-    let ip = ev.rp.kp.resolved.load(kernel::sync::atomic::Relaxed);
+    let ip = ev.rp.kp.resolved.load(Relaxed);
     ev.record(regs, ip, 0, &[]);
     0
 }
@@ -379,7 +383,7 @@ unsafe extern "C" fn on_return(
     } else {
         &[]
     };
-    let func = ev.rp.kp.resolved.load(kernel::sync::atomic::Relaxed);
+    let func = ev.rp.kp.resolved.load(Relaxed);
     ev.record(regs, func, ri.ret_addr, entry);
     0
 }
@@ -508,8 +512,6 @@ impl Events {
                 log_syntax_error(line, e);
             }
             ev.unregister();
-            // SAFETY: Never added; no hit can reach it (the probe is gone).
-            unsafe { rkp_trace_event_free(ev.trace) };
             return Err(Error::from_errno(ret));
         }
         // Cannot fail: the room is reserved.
@@ -520,17 +522,14 @@ impl Events {
     }
 
     /// Takes `ev` out of tracefs and unregisters its probe; `EBUSY` if it is enabled or in
-    /// use. The caller then drops it.
+    /// use. The caller then drops it (which frees its trace event).
     fn destroy(&self, ev: &Event) -> Result {
         let event_mutex = self.event_mutex()?;
         // SAFETY: `trace` is the event's, added by `define`.
         kernel::error::to_result(unsafe { rkp_trace_event_remove(ev.trace, event_mutex) })?;
         ev.unregister();
-        // SAFETY: Out of tracefs, and no handler runs any more.
-        unsafe {
-            rkp_trace_event_free(ev.trace);
-            bindings::module_put(self.module);
-        }
+        // SAFETY: The event's reference, taken in `define`.
+        unsafe { bindings::module_put(self.module) };
         Ok(())
     }
 

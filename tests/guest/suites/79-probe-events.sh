@@ -45,7 +45,7 @@ p vfs_read ~|Invalid fetch argument
 x vfs_read|Invalid probed address or symbol
 -:grp/|Event name is not specified'
 NBAD=$(printf '%s\n' "$BAD" | wc -l)
-plan $((NBAD + 31))
+plan $((NBAD + 33))
 
 TR=/sys/kernel/tracing
 EV=$TR/events/kprobes
@@ -59,6 +59,10 @@ check "a name already used is refused (EEXIST), with Linux's message" sh -c "
 	dmesg | grep -q 'rkprobes: error: Given group/event name is already used by another event'"
 check "a symbol that does not exist is refused (ENOENT)" sh -c "
 	! echo 'p:nosuch rkp_no_such_function' >> $D/kprobe_events 2>/tmp/err && grep -q 'No such file' /tmp/err"
+check "@SYM that does not exist is refused (ENOENT)" sh -c "
+	! echo 'p:nosym vfs_read x=@rkp_no_such_symbol' >> $D/kprobe_events 2>/tmp/err &&
+	grep -q 'No such file' /tmp/err && dmesg | grep -q 'cannot resolve @rkp_no_such_symbol: ENOENT'"
+check_fails "removing an event that does not exist fails (ENOENT)" sh -c "echo '-:nosuch' >> $D/kprobe_events"
 check_eq "kprobe_events lists them as Linux does" "$(cat $D/kprobe_events)" \
 "p:kprobes/myprobe do_sys_openat2 dfd=\$arg1:s32 filename=+0($REG):string comm=\$comm
 r:kprobes/myretprobe do_sys_openat2 ret=\$retval:s32 dfd=\$arg1:s32"
