@@ -352,7 +352,10 @@ static void rkp_event_fill(struct rkp_trace_event *ev, u8 *entry, unsigned long 
 }
 
 #ifdef CONFIG_PERF_EVENTS
-/* The record to perf and BPF programs, as kprobe_perf_func() sends it. */
+/*
+ * The record to perf, as kprobe_perf_func() sends it. BPF programs cannot attach: the kernel
+ * takes them only on tracepoints and on events it knows to be its own kprobes.
+ */
 static void rkp_event_perf(struct rkp_trace_event *ev, struct pt_regs *regs, unsigned long ip,
 			   unsigned long ret_ip, const void *args, size_t len)
 {
@@ -360,7 +363,7 @@ static void rkp_event_perf(struct rkp_trace_event *ev, struct pt_regs *regs, uns
 	int size, rctx;
 	u8 *entry;
 
-	if (!bpf_prog_array_valid(&ev->call) && hlist_empty(head))
+	if (hlist_empty(head))
 		return;
 	/* perf adds a u32 size before the record and keeps the whole u64-aligned. */
 	size = ALIGN(rkp_trace_event_head_size(ev->is_return) + len + sizeof(u32), sizeof(u64));
@@ -369,7 +372,7 @@ static void rkp_event_perf(struct rkp_trace_event *ev, struct pt_regs *regs, uns
 	if (!entry)
 		return;
 	rkp_event_fill(ev, entry, ip, ret_ip, args, len);
-	perf_trace_run_bpf_submit(entry, size, rctx, &ev->call, 1, regs, head, NULL);
+	perf_trace_buf_submit(entry, size, rctx, ev->call.event.type, 1, regs, head, NULL);
 }
 #endif
 
