@@ -35,6 +35,10 @@ module! {
             default: false,
             description: "Linux's kprobes are jump-optimized in this run (rows are labelled so)",
         },
+        event_run: bool {
+            default: false,
+            description: "Only time 1000 calls of rkp_bench_entry and print the guest nanoseconds ('bench-event: T'): scripts/bench-guest.sh defines probe events on it from the shell",
+        },
     },
 }
 
@@ -412,6 +416,10 @@ struct RkpBench;
 
 impl kernel::Module for RkpBench {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        if module_parameters::event_run.value() {
+            pr_info!("bench-event: {}\n", run(rkp_bench_entry));
+            return Ok(RkpBench);
+        }
         let opt = module_parameters::opt.value();
         // SAFETY: A constant of `rkp_bench_*.S`.
         let mid = addr(rkp_bench_asm) + unsafe { rkp_bench_mid_offset } as usize;
