@@ -119,9 +119,9 @@ int rkp_event_files_create(const char *dir)
 
 	if (IS_ERR_OR_NULL(parent))
 		return -ENOENT;
-	rkp_event_files[0] = debugfs_create_file("kprobe_events", 0644, parent, NULL,
+	rkp_event_files[0] = debugfs_create_file("kprobe_events", 0640, parent, NULL,
 						 &rkp_events_fops);
-	rkp_event_files[1] = debugfs_create_file("kprobe_profile", 0444, parent, NULL,
+	rkp_event_files[1] = debugfs_create_file("kprobe_profile", 0440, parent, NULL,
 						 &rkp_profile_fops);
 	dput(parent);
 	return 0;
